@@ -1,0 +1,464 @@
+package netpoll
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"runtime/debug"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"github.com/mailru/easygo/netpoll"
+	"golang.org/x/sys/unix"
+)
+
+// Handler serves one connection. Its methods are called on a worker, one at a time for a
+// given connection (never concurrently), and must not block on I/O.
+type Handler interface {
+	// OnData receives the bytes that arrived, preceded by the bytes left unconsumed by the
+	// previous call. It returns how many leading bytes it consumed; it must consume every
+	// complete unit (request, frame) in data, because the rest waits for more bytes. data
+	// is only valid until OnData returns, and the handler may modify it in place.
+	OnData(c *Conn, data []byte) (consumed int)
+	// OnDeadline is called once when the deadline set by Conn.SetDeadline passes.
+	OnDeadline(c *Conn)
+	// OnClose is called exactly once, after the descriptor is closed. err is the cause: nil
+	// after Close completed normally, io.EOF when the peer closed first, ErrDeadline,
+	// ErrPendingTooLarge, a socket error, or the error of a recovered panic.
+	OnClose(c *Conn, err error)
+}
+
+// Registration masks. EPOLLRDHUP reports a peer's FIN with the data still buffered before it.
+const (
+	armRead      = netpoll.EPOLLIN | netpoll.EPOLLRDHUP | netpoll.EPOLLONESHOT
+	armReadWrite = armRead | netpoll.EPOLLOUT
+	readable     = netpoll.EPOLLIN | netpoll.EPOLLRDHUP | netpoll.EPOLLHUP | netpoll.EPOLLERR
+	epollClosed  = 0x20 // easygo's _EPOLLCLOSED: the epoll instance is closing
+)
+
+// Signals ask the turn holder to act; they are set from any goroutine.
+const (
+	sigDeadline uint32 = 1 << iota // a deadline passed
+	sigKill                        // close the descriptor now
+)
+
+// Connection states; transitions happen under Conn.mu, reads may be lock-free.
+const (
+	stateOpen uint32 = iota
+	stateClosing
+	stateClosed
+)
+
+// maxIovec bounds the buffers handed to one writev call.
+const maxIovec = 64
+
+// Conn is one accepted TCP connection.
+type Conn struct {
+	p    *Poller
+	h    Handler
+	fd   int
+	slot int32 // index in Poller.conns; guarded by Poller.mu
+
+	busy     atomic.Bool   // a turn is due or running: set by schedule, cleared by endTurn
+	events   atomic.Uint32 // epoll events received since the last turn
+	signals  atomic.Uint32 // sig* bits since the last turn
+	state    atomic.Uint32 // state*
+	deadline atomic.Int64  // unix ns; 0 = none. Handler's deadline, or the close deadline.
+
+	// Owned by the turn holder.
+	pending *[]byte // unconsumed input, nil when none
+	eof     bool    // the peer closed its write side
+
+	mu       sync.Mutex // guards out, outBytes, shutWR, cause and state transitions
+	out      [][]byte   // queued outbound buffers, by reference
+	outBytes int
+	shutWR   bool  // our write side is shut down (closing, queue drained)
+	cause    error // why the connection is closing, for OnClose
+}
+
+// onEvent runs on the epoll goroutine. With EPOLLONESHOT the socket is disarmed until the
+// turn's end re-arms it, so this never races a turn of its own connection.
+func (c *Conn) onEvent(ev netpoll.EpollEvent) {
+	if ev&epollClosed != 0 {
+		return
+	}
+	c.events.Or(uint32(ev))
+	c.p.schedule(c)
+}
+
+func (c *Conn) signal(s uint32) {
+	c.signals.Or(s)
+	c.p.schedule(c)
+}
+
+// kill closes the descriptor at the next turn, dropping what is queued.
+func (c *Conn) kill() { c.signal(sigKill) }
+
+// Fd returns the socket's file descriptor. It is only meaningful while the connection is
+// open; never close it.
+func (c *Conn) Fd() int { return c.fd }
+
+// RemoteAddr returns the peer's address, or nil once closed.
+func (c *Conn) RemoteAddr() net.Addr {
+	if c.state.Load() == stateClosed {
+		return nil
+	}
+	sa, err := unix.Getpeername(c.fd)
+	if err != nil {
+		return nil
+	}
+	return sockaddrToTCP(sa)
+}
+
+// SetDeadline makes the poller call Handler.OnDeadline once d from now (with the
+// granularity of Config.SweepInterval, measured on the poller's coarse clock). Zero clears
+// it. It is ignored once the connection is closing.
+func (c *Conn) SetDeadline(d time.Duration) {
+	if c.state.Load() != stateOpen {
+		return
+	}
+	if d <= 0 {
+		c.deadline.Store(0)
+		return
+	}
+	c.deadline.Store(c.p.now.Load() + int64(d))
+}
+
+// Write queues b for sending, after everything queued before it. b is kept by reference
+// until it is written: the caller must not modify it afterwards (it may be shared by many
+// connections). When nothing is queued and no turn is running, Write tries the socket at
+// once. It returns ErrClosed after Close, and ErrQueueFull, queuing nothing, when the queue
+// would exceed Config.MaxQueuedBytes. A socket error closes the connection and is returned.
+func (c *Conn) Write(b []byte) error {
+	if len(b) == 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.state.Load() != stateOpen {
+		return ErrClosed
+	}
+	if c.outBytes+len(b) > c.p.cfg.MaxQueuedBytes {
+		c.p.queueFull.Add(1)
+		return ErrQueueFull
+	}
+	if len(c.out) == 0 && !c.busy.Load() {
+		n, err := writeFull(c.fd, b)
+		if err != nil {
+			c.cause = err
+			c.signals.Or(sigKill)
+			c.p.schedule(c)
+			return err
+		}
+		if n == len(b) {
+			return nil
+		}
+		b = b[n:]
+	}
+	c.out = append(c.out, b)
+	c.outBytes += len(b)
+	if len(c.out) == 1 && !c.busy.Load() {
+		// No turn will re-arm: ask for EPOLLOUT now.
+		if err := c.p.ep.Mod(c.fd, armReadWrite); err != nil {
+			c.cause = err
+			c.signals.Or(sigKill)
+			c.p.schedule(c)
+		}
+	}
+	return nil
+}
+
+// Queued returns the number of bytes waiting in the outbound queue.
+func (c *Conn) Queued() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.outBytes
+}
+
+// Close closes the connection gracefully: final (if any) is queued after everything already
+// queued, whatever the queue bound; input is no longer delivered; once the queue is
+// flushed the write side is shut down, and the descriptor is closed when the peer closes its
+// side or after Config.CloseTimeout. Handler.OnClose follows. Close never blocks and may be
+// called from any goroutine, more than once (later calls do nothing).
+func (c *Conn) Close(final []byte) {
+	c.mu.Lock()
+	if c.state.Load() != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	c.state.Store(stateClosing)
+	if len(final) > 0 {
+		c.out = append(c.out, final)
+		c.outBytes += len(final)
+	}
+	c.deadline.Store(c.p.now.Load() + int64(c.p.cfg.CloseTimeout))
+	c.mu.Unlock()
+	c.p.schedule(c)
+}
+
+// turn serves c on a worker. buf is the worker's read buffer.
+func (p *Poller) turn(c *Conn, buf []byte) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.panics.Add(1)
+			p.cfg.Logger.Error("netpoll: handler panicked; connection closed",
+				"panic", r, "stack", string(debug.Stack()))
+			c.finish(fmt.Errorf("netpoll: handler panicked: %v", r))
+		}
+	}()
+	if c.state.Load() == stateClosed {
+		return // busy stays set: a closed connection never gets another turn
+	}
+	ev := c.events.Swap(0)
+	sig := c.signals.Swap(0)
+	if sig&sigKill != 0 {
+		c.finish(nil)
+		return
+	}
+	if sig&sigDeadline != 0 {
+		if c.state.Load() == stateClosing {
+			c.finish(ErrDeadline)
+			return
+		}
+		c.h.OnDeadline(c)
+	}
+	if ev&readable != 0 {
+		if err := c.readLoop(buf); err != nil {
+			c.finish(err)
+			return
+		}
+	}
+	c.endTurn()
+}
+
+// readLoop reads until EAGAIN, a short read, EOF or the read budget, delivering the bytes
+// to the handler (or discarding them once closing).
+func (c *Conn) readLoop(buf []byte) error {
+	budget := c.p.cfg.ReadBudget
+	for budget > 0 && !c.eof {
+		n, err := unix.Read(c.fd, buf)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			return nil
+		case err != nil:
+			return err
+		case n == 0:
+			c.eof = true
+			return nil
+		}
+		budget -= n
+		if c.state.Load() == stateOpen {
+			if err := c.deliver(buf[:n]); err != nil {
+				return err
+			}
+		}
+		if n < len(buf) {
+			return nil // drained; the re-arm reports anything that arrives meanwhile
+		}
+	}
+	return nil
+}
+
+// deliver hands data (plus pending input) to the handler and keeps what it left.
+func (c *Conn) deliver(data []byte) error {
+	max := c.p.cfg.MaxPendingBytes
+	if pb := c.pending; pb != nil {
+		need := len(*pb) + len(data)
+		if need > max {
+			return ErrPendingTooLarge
+		}
+		if need > cap(*pb) {
+			nb := getBuf(need)
+			*nb = append(*nb, *pb...)
+			putBuf(pb)
+			c.pending, pb = nb, nb
+		}
+		*pb = append(*pb, data...)
+		data = *pb
+	}
+	consumed := c.h.OnData(c, data)
+	rest := data[consumed:]
+	switch {
+	case c.pending != nil && len(rest) == 0:
+		putBuf(c.pending)
+		c.pending = nil
+	case c.pending != nil:
+		*c.pending = (*c.pending)[:copy(*c.pending, rest)]
+	case len(rest) > max:
+		return ErrPendingTooLarge
+	case len(rest) > 0:
+		nb := getBuf(len(rest))
+		*nb = append(*nb, rest...)
+		c.pending = nb
+	}
+	return nil
+}
+
+// endTurn flushes the queue, advances a graceful close, and re-arms the socket.
+func (c *Conn) endTurn() {
+	c.mu.Lock()
+	if c.state.Load() == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	if c.eof && c.state.Load() == stateOpen {
+		// The peer will send nothing more: send what is queued, then close.
+		c.state.Store(stateClosing)
+		c.cause = io.EOF
+		c.deadline.Store(c.p.now.Load() + int64(c.p.cfg.CloseTimeout))
+	}
+	if err := c.flushLocked(); err != nil {
+		c.mu.Unlock()
+		c.finish(err)
+		return
+	}
+	if c.state.Load() == stateClosing && len(c.out) == 0 {
+		if !c.shutWR {
+			c.shutWR = true
+			_ = unix.Shutdown(c.fd, unix.SHUT_WR)
+		}
+		if c.eof {
+			cause := c.cause
+			c.mu.Unlock()
+			c.finish(cause)
+			return
+		}
+	}
+	mask := netpoll.EpollEvent(armRead)
+	if len(c.out) > 0 {
+		mask = armReadWrite
+	}
+	c.busy.Store(false)
+	err := c.p.ep.Mod(c.fd, mask)
+	c.mu.Unlock()
+	if err != nil {
+		c.signal(sigKill)
+		return
+	}
+	if c.signals.Load() != 0 {
+		c.p.schedule(c)
+	}
+}
+
+// flushLocked writes queued buffers until the socket is full or the queue empty.
+// c.mu must be held.
+func (c *Conn) flushLocked() error {
+	for len(c.out) > 0 {
+		var n int
+		var err error
+		if len(c.out) == 1 {
+			n, err = unix.Write(c.fd, c.out[0])
+		} else {
+			n, err = writev(c.fd, c.out)
+		}
+		if n > 0 {
+			c.consumeLocked(n)
+		}
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			return nil
+		case err != nil:
+			return err
+		case n == 0:
+			return nil
+		}
+	}
+	return nil
+}
+
+// consumeLocked drops n written bytes from the head of the queue. c.mu must be held.
+func (c *Conn) consumeLocked(n int) {
+	c.outBytes -= n
+	k := 0
+	for k < len(c.out) && n >= len(c.out[k]) {
+		n -= len(c.out[k])
+		k++
+	}
+	if k < len(c.out) && n > 0 {
+		c.out[k] = c.out[k][n:]
+	}
+	m := copy(c.out, c.out[k:])
+	clear(c.out[m:])
+	c.out = c.out[:m]
+	if m == 0 && cap(c.out) > 64 {
+		c.out = nil // a burst grew the queue: let the backing array go
+	}
+}
+
+// finish closes the descriptor and reports OnClose. Only the turn holder calls it.
+func (c *Conn) finish(cause error) {
+	c.mu.Lock()
+	if c.state.Load() == stateClosed {
+		c.mu.Unlock()
+		return
+	}
+	if cause == nil {
+		cause = c.cause
+	}
+	c.state.Store(stateClosed)
+	_ = c.p.ep.Del(c.fd) // before close: the number may be reused at once
+	_ = unix.Close(c.fd)
+	clear(c.out)
+	c.out, c.outBytes = nil, 0
+	c.deadline.Store(0)
+	c.mu.Unlock()
+	if c.pending != nil {
+		putBuf(c.pending)
+		c.pending = nil
+	}
+	c.p.unregister(c)
+	c.p.closed.Add(1)
+	defer func() {
+		if r := recover(); r != nil {
+			c.p.panics.Add(1)
+			c.p.cfg.Logger.Error("netpoll: OnClose panicked", "panic", r, "stack", string(debug.Stack()))
+		}
+	}()
+	c.h.OnClose(c, cause)
+}
+
+// writeFull writes b to a non-blocking socket until it is written or the socket is full.
+// EAGAIN is not an error: the count tells what was written.
+func writeFull(fd int, b []byte) (int, error) {
+	written := 0
+	for written < len(b) {
+		n, err := unix.Write(fd, b[written:])
+		if n > 0 {
+			written += n
+		}
+		switch {
+		case err == unix.EINTR:
+		case err == unix.EAGAIN:
+			return written, nil
+		case err != nil:
+			return written, err
+		case n == 0:
+			return written, nil
+		}
+	}
+	return written, nil
+}
+
+// writev writes up to maxIovec buffers with one system call, without allocating.
+func writev(fd int, bufs [][]byte) (int, error) {
+	var iov [maxIovec]unix.Iovec
+	n := 0
+	for _, b := range bufs {
+		if n == maxIovec {
+			break
+		}
+		iov[n].Base = &b[0]
+		iov[n].SetLen(len(b))
+		n++
+	}
+	r, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(r), nil
+}

@@ -1,0 +1,40 @@
+// Package netpoll runs many non-blocking TCP connections on one epoll instance and a bounded
+// pool of worker goroutines: no goroutine per connection, exactly one file descriptor per
+// connection. It knows nothing of WebSocket: a Handler consumes the bytes that arrived and
+// writes bytes back through the connection's single outbound queue.
+//
+// # Concurrency contract
+//
+// One goroutine (easygo's wait loop) receives epoll events and never blocks: it marks the
+// connection ready and hands it to the pool through a queue that has room for every
+// connection. At most one worker serves a connection at a time (its "turn"): Handler methods
+// of one connection are never called concurrently. Conn.Write, Conn.Close and
+// Conn.SetDeadline may be called from any goroutine. The socket's file descriptor is closed
+// only by the goroutine that holds the turn, after epoll forgot it, so a reused descriptor
+// number never receives another connection's bytes.
+//
+// # Model
+//
+// Sockets are registered with EPOLLONESHOT (guides/netpoll.md): an event disarms the socket,
+// a worker reads until EAGAIN or until the per-turn read budget is spent, calls
+// Handler.OnData with the bytes received (plus the bytes it left unconsumed last time),
+// flushes the outbound queue with writev, then re-arms the socket with EPOLLIN, and EPOLLOUT
+// when bytes are still queued. Level-triggered re-arming means nothing is lost when an event
+// fires during a turn: the re-arm reports it again.
+//
+// Unconsumed input is kept per connection only while it is partial, in pooled buffers of a
+// few size classes. Outbound frames are queued by reference (never copied), so one encoded
+// frame can be queued on thousands of connections. A connection whose queue would exceed
+// Config.MaxQueuedBytes gets ErrQueueFull from Write; the caller decides how to close it.
+//
+// Closing is graceful: Close queues a last message, stops delivering input, flushes, shuts
+// down the write side and waits (at most Config.CloseTimeout) for the peer to close its side,
+// so the peer receives everything before the FIN and no RST destroys it.
+//
+// Example:
+//
+//	p, err := netpoll.New(netpoll.Config{}, func(c *netpoll.Conn) netpoll.Handler { return echo{} })
+//	if err != nil { ... }
+//	if err := p.Listen("127.0.0.1:7513"); err != nil { ... }
+//	defer p.Shutdown(5 * time.Second)
+package netpoll

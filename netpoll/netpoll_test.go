@@ -1,0 +1,380 @@
+package netpoll
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// lineHandler answers every complete "\n"-terminated line with "echo: <line>\n". Lines
+// starting with "close" close the connection gracefully after a goodbye; "panic" panics;
+// "big N" queues N bytes in 1 KiB writes.
+type lineHandler struct {
+	closed   chan error
+	deadline chan struct{}
+}
+
+func (h *lineHandler) OnData(c *Conn, data []byte) int {
+	consumed := 0
+	for {
+		i := bytes.IndexByte(data[consumed:], '\n')
+		if i < 0 {
+			return consumed
+		}
+		line := string(data[consumed : consumed+i])
+		consumed += i + 1
+		switch {
+		case line == "close":
+			c.Close([]byte("bye\n"))
+		case line == "panic":
+			panic("asked to")
+		case strings.HasPrefix(line, "big "):
+			var n int
+			fmt.Sscan(line[4:], &n)
+			chunk := bytes.Repeat([]byte{'x'}, 1024)
+			for ; n > 0; n -= len(chunk) {
+				if err := c.Write(chunk); err != nil {
+					c.Close([]byte("\nfull\n"))
+					break
+				}
+			}
+		case strings.HasPrefix(line, "deadline"):
+			c.SetDeadline(10 * time.Millisecond)
+		default:
+			_ = c.Write([]byte("echo: " + line + "\n"))
+		}
+	}
+}
+
+func (h *lineHandler) OnDeadline(c *Conn) {
+	if h.deadline != nil {
+		h.deadline <- struct{}{}
+	}
+	c.Close([]byte("timeout\n"))
+}
+
+func (h *lineHandler) OnClose(c *Conn, err error) {
+	if h.closed != nil {
+		h.closed <- err
+	}
+}
+
+func startPoller(t *testing.T, cfg Config, h Handler) *Poller {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	p, err := New(cfg, func(*Conn) Handler { return h })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Shutdown(time.Second) })
+	return p
+}
+
+func dial(t *testing.T, p *Poller) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func readLine(t *testing.T, r *bufio.Reader) string {
+	t.Helper()
+	s, err := r.ReadString('\n')
+	if err != nil {
+		t.Fatalf("read: %v (got %q)", err, s)
+	}
+	return strings.TrimSuffix(s, "\n")
+}
+
+func TestEchoManyClients(t *testing.T) {
+	p := startPoller(t, Config{Workers: 3}, &lineHandler{})
+	const clients, lines = 50, 40
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := net.Dial("tcp", p.Addr().String())
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(20 * time.Second))
+			var all strings.Builder
+			for j := range lines {
+				fmt.Fprintf(&all, "c%d-l%d\n", i, j)
+			}
+			if _, err := c.Write([]byte(all.String())); err != nil {
+				errs <- err
+				return
+			}
+			r := bufio.NewReader(c)
+			for j := range lines {
+				got, err := r.ReadString('\n')
+				if want := fmt.Sprintf("echo: c%d-l%d\n", i, j); err != nil || got != want {
+					errs <- fmt.Errorf("client %d line %d: got %q, %v; want %q", i, j, got, err, want)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
+func TestPartialInputOneByteAtATime(t *testing.T) {
+	p := startPoller(t, Config{}, &lineHandler{})
+	c := dial(t, p)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	for _, b := range []byte("hello world\nsecond\n") {
+		if _, err := c.Write([]byte{b}); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Millisecond) // let each byte arrive alone
+	}
+	r := bufio.NewReader(c)
+	for _, want := range []string{"echo: hello world", "echo: second"} {
+		if got := readLine(t, r); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}
+
+func TestManyUnitsInOneSegmentAllAnswered(t *testing.T) {
+	p := startPoller(t, Config{}, &lineHandler{})
+	c := dial(t, p)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	var b strings.Builder
+	for i := range 50 {
+		fmt.Fprintf(&b, "%d\n", i)
+	}
+	if _, err := c.Write([]byte(b.String())); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(c)
+	for i := range 50 {
+		if got, want := readLine(t, r), fmt.Sprintf("echo: %d", i); got != want {
+			t.Fatalf("got %q, want %q", got, want)
+		}
+	}
+}
+
+func TestGracefulCloseDeliversFinalBytesThenEOF(t *testing.T) {
+	h := &lineHandler{closed: make(chan error, 1)}
+	p := startPoller(t, Config{}, h)
+	c := dial(t, p)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	if _, err := c.Write([]byte("a\nclose\nignored\n")); err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(c) // until the server's FIN
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != "echo: a\nbye\n" {
+		t.Fatalf("got %q", got)
+	}
+	c.Close() // our FIN lets the server close its descriptor
+	select {
+	case err := <-h.closed:
+		if err != nil {
+			t.Fatalf("OnClose err = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnClose not called")
+	}
+}
+
+func TestPeerCloseReportsEOF(t *testing.T) {
+	h := &lineHandler{closed: make(chan error, 1)}
+	p := startPoller(t, Config{}, h)
+	c := dial(t, p)
+	c.Write([]byte("x\n"))
+	bufio.NewReader(c).ReadString('\n')
+	c.Close()
+	select {
+	case err := <-h.closed:
+		if !errors.Is(err, io.EOF) {
+			t.Fatalf("OnClose err = %v, want EOF", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnClose not called")
+	}
+}
+
+func TestPanicClosesOnlyThatConnection(t *testing.T) {
+	h := &lineHandler{closed: make(chan error, 2)}
+	p := startPoller(t, Config{}, h)
+	bad, good := dial(t, p), dial(t, p)
+	bad.SetDeadline(time.Now().Add(10 * time.Second))
+	good.SetDeadline(time.Now().Add(10 * time.Second))
+	bad.Write([]byte("panic\n"))
+	if _, err := io.ReadAll(bad); err != nil && !errors.Is(err, net.ErrClosed) && !strings.Contains(err.Error(), "reset") {
+		t.Fatalf("bad connection: %v", err)
+	}
+	if err := <-h.closed; err == nil || !strings.Contains(err.Error(), "panicked") {
+		t.Fatalf("OnClose err = %v, want the panic", err)
+	}
+	good.Write([]byte("still here\n"))
+	if got := readLine(t, bufio.NewReader(good)); got != "echo: still here" {
+		t.Fatalf("got %q", got)
+	}
+	if p.Stats().Panics != 1 {
+		t.Fatalf("Panics = %d, want 1", p.Stats().Panics)
+	}
+}
+
+func TestQueueBoundRefusesAndOthersUnaffected(t *testing.T) {
+	h := &lineHandler{closed: make(chan error, 4)}
+	p := startPoller(t, Config{MaxQueuedBytes: 64 << 10, CloseTimeout: 200 * time.Millisecond, SweepInterval: 20 * time.Millisecond}, h)
+	slow, fast := dial(t, p), dial(t, p)
+	fast.SetDeadline(time.Now().Add(10 * time.Second))
+	// slow asks for far more than socket buffers plus the queue bound hold, and never reads.
+	slow.Write([]byte("big 67108864\n"))
+	select {
+	case <-h.closed: // closed by the close deadline: it never read its goodbye
+	case <-time.After(20 * time.Second):
+		t.Fatal("slow reader was not closed")
+	}
+	if p.Stats().QueueFull == 0 {
+		t.Fatal("QueueFull = 0, want the refusal counted")
+	}
+	fast.Write([]byte("hi\n"))
+	if got := readLine(t, bufio.NewReader(fast)); got != "echo: hi" {
+		t.Fatalf("got %q", got)
+	}
+}
+
+func TestDeadlineFires(t *testing.T) {
+	h := &lineHandler{deadline: make(chan struct{}, 1)}
+	p := startPoller(t, Config{SweepInterval: 10 * time.Millisecond}, h)
+	c := dial(t, p)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("deadline\n"))
+	got, _ := io.ReadAll(c)
+	if string(got) != "timeout\n" {
+		t.Fatalf("got %q", got)
+	}
+	<-h.deadline
+}
+
+func TestMaxConnsRefusesWithResponse(t *testing.T) {
+	p := startPoller(t, Config{MaxConns: 2}, &lineHandler{})
+	a, b := dial(t, p), dial(t, p)
+	for _, c := range []net.Conn{a, b} { // make sure both are registered
+		c.Write([]byte("x\n"))
+		readLine(t, bufio.NewReader(c))
+	}
+	c := dial(t, p)
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	got, _ := io.ReadAll(c)
+	if !strings.HasPrefix(string(got), "HTTP/1.1 503") {
+		t.Fatalf("got %q", got)
+	}
+	if p.Stats().Refused != 1 {
+		t.Fatalf("Refused = %d", p.Stats().Refused)
+	}
+}
+
+func openFDs(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// Each connection costs exactly one descriptor on the server side: the test's client side
+// lives in the same process, so the count grows by two per pair.
+func TestOneDescriptorPerConnectionAndNoGoroutines(t *testing.T) {
+	p := startPoller(t, Config{}, &lineHandler{})
+	runtime.GC()
+	fds0, g0 := openFDs(t), runtime.NumGoroutine()
+	const n = 200
+	conns := make([]net.Conn, n)
+	for i := range conns {
+		conns[i] = dial(t, p)
+	}
+	for _, c := range conns { // every connection registered and served
+		c.Write([]byte("x\n"))
+		readLine(t, bufio.NewReader(c))
+	}
+	if got := openFDs(t) - fds0; got != 2*n {
+		t.Fatalf("descriptors grew by %d for %d connections, want %d", got, n, 2*n)
+	}
+	if got := runtime.NumGoroutine() - g0; got > 5 {
+		t.Fatalf("goroutines grew by %d for %d connections", got, n)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for p.Stats().Conns > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if got := openFDs(t); got != fds0 {
+		t.Fatalf("descriptors = %d after closing all, want %d", got, fds0)
+	}
+}
+
+func TestShutdownClosesEveryone(t *testing.T) {
+	p, err := New(Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, func(*Conn) Handler { return &lineHandler{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	var eofs atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		c, err := net.Dial("tcp", p.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Write([]byte("x\n"))
+		readLine(t, bufio.NewReader(c))
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			if b, _ := io.ReadAll(c); string(b) == "going away\n" {
+				eofs.Add(1)
+			}
+		}()
+	}
+	p.ForEach(func(c *Conn) { c.Close([]byte("going away\n")) })
+	if forced := p.Shutdown(5 * time.Second); forced != 0 {
+		t.Errorf("forced = %d, want 0", forced)
+	}
+	wg.Wait()
+	if eofs.Load() != 20 {
+		t.Fatalf("%d clients saw the goodbye then EOF, want 20", eofs.Load())
+	}
+}
