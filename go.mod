@@ -2,9 +2,13 @@ module github.com/kuzzlews/kuzzlews
 
 go 1.26
 
-require github.com/tidwall/gjson v1.20.2
+require (
+	github.com/gobwas/ws v1.5.0
+	github.com/tidwall/gjson v1.20.2
+)
 
 require (
+	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.3.0 // indirect
 )
