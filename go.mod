@@ -2,11 +2,15 @@ module github.com/kuzzlews/kuzzlews
 
 go 1.26.0
 
-require github.com/tidwall/gjson v1.20.2
+require (
+	github.com/gobwas/ws v1.5.0
+	github.com/mailru/easygo v0.0.0-20190618140210-3c14a0dc985f
+	github.com/tidwall/gjson v1.20.2
+	golang.org/x/sys v0.50.0
+)
 
 require (
-	github.com/mailru/easygo v0.0.0-20190618140210-3c14a0dc985f // indirect
+	github.com/gobwas/httphead v0.1.0 // indirect
 	github.com/tidwall/match v1.1.1 // indirect
 	github.com/tidwall/pretty v1.3.0 // indirect
-	golang.org/x/sys v0.50.0 // indirect
 )

@@ -1,0 +1,214 @@
+package frame
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+
+	"github.com/gobwas/ws"
+)
+
+// DefaultMaxHandshakeBytes is the cap on the upgrade request (request line and
+// headers, blank line included) used when HandshakeConfig.MaxBytes is zero.
+const DefaultMaxHandshakeBytes = 8 << 10
+
+// ErrIncomplete reports that the bytes given to Upgrade do not hold a whole
+// upgrade request yet. Nothing was consumed: call again with the same bytes
+// followed by the ones that arrive next.
+var ErrIncomplete = errors.New("frame: incomplete")
+
+// HandshakeConfig holds the limits of Upgrade. Its zero value is ready to use.
+type HandshakeConfig struct {
+	// MaxBytes is the largest upgrade request accepted, in bytes, counting the
+	// request line, the header lines and the blank line that ends them. Zero
+	// means DefaultMaxHandshakeBytes (8 KiB). A longer request is rejected
+	// with 431 Request Header Fields Too Large as soon as MaxBytes bytes have
+	// arrived without the end of the headers.
+	MaxBytes int
+}
+
+func (c HandshakeConfig) withDefaults() HandshakeConfig {
+	if c.MaxBytes <= 0 {
+		c.MaxBytes = DefaultMaxHandshakeBytes
+	}
+	return c
+}
+
+// Handshake is what the server learned from an accepted upgrade request.
+type Handshake struct {
+	// Path is the request target up to its first '?' (the SDK sends "/").
+	// Any path is accepted (spec 3.1).
+	Path string
+	// Query is the part of the request target after the first '?', without
+	// the '?'; empty when there is none.
+	Query string
+	// Protocol is the sub-protocol echoed in the response: the first one the
+	// client offered in Sec-WebSocket-Protocol (the SDK's browser path offers
+	// "null"), or "" when the client offered none (RFC 6455 section 4.2.2).
+	Protocol string
+	// Origin is the value of the Origin header, "" when absent. It is not
+	// checked here (Kuzzle checks it per request, spec 3.2).
+	Origin string
+}
+
+// HandshakeError is a rejected upgrade request. Upgrade returns it together
+// with the HTTP response to write before closing the connection.
+type HandshakeError struct {
+	// Status is the HTTP status code of the response: 400, 405, 426, 431 or
+	// 505.
+	Status int
+	// Reason says what was wrong; it is also the response body.
+	Reason string
+}
+
+// Error implements error.
+func (e *HandshakeError) Error() string {
+	return "frame: handshake rejected with " + strconv.Itoa(e.Status) + ": " + e.Reason
+}
+
+// Upgrade examines the upgrade request bytes received so far (data), following
+// RFC 6455 section 4.2. It never blocks and never keeps data.
+//
+//   - Complete and valid: n is the length of the request (trailing bytes are
+//     the client's first frames and are not consumed), resp is the
+//     "101 Switching Protocols" response to write, err is nil.
+//   - Incomplete and shorter than cfg.MaxBytes: n is 0, resp is nil, err is
+//     ErrIncomplete. Call again with more bytes.
+//   - Invalid: n is the request length (0 when the request never ended), resp
+//     is a complete HTTP error response to write before closing, err is a
+//     *HandshakeError. Statuses: 405 (with Allow: GET) for a method other than
+//     GET; 426 (with Sec-WebSocket-Version: 13) for a missing or wrong
+//     Sec-WebSocket-Version or a request without "Upgrade: websocket"; 431
+//     when the request exceeds cfg.MaxBytes; 505 for an HTTP version below
+//     1.1; 400 for anything else malformed (missing Host, Connection without
+//     the upgrade token, bad Sec-WebSocket-Key, bad header line). Error
+//     responses carry Content-Length and "Connection: close".
+//
+// Any path is accepted. The first offered sub-protocol is echoed. Extensions
+// (permessage-deflate) are never negotiated, so offers are ignored.
+//
+// The returned slices do not alias data; data is not modified.
+func Upgrade(data []byte, cfg HandshakeConfig) (n int, resp []byte, hs Handshake, err error) {
+	cfg = cfg.withDefaults()
+	end := requestEnd(data)
+	switch {
+	case end < 0 && len(data) < cfg.MaxBytes:
+		return 0, nil, hs, ErrIncomplete
+	case end < 0 || end > cfg.MaxBytes:
+		return rejectTooLarge(cfg.MaxBytes)
+	}
+
+	var out bytes.Buffer
+	u := ws.Upgrader{
+		// The first offered sub-protocol wins: accept any token.
+		Protocol: func([]byte) bool { return true },
+		OnRequest: func(uri []byte) error {
+			path, query, _ := bytes.Cut(uri, []byte{'?'})
+			hs.Path, hs.Query = string(path), string(query)
+			return nil
+		},
+		OnHeader: func(key, value []byte) error {
+			if string(key) == "Origin" && hs.Origin == "" {
+				hs.Origin = string(value)
+			}
+			return nil
+		},
+	}
+	got, err := u.Upgrade(&requestConn{r: data[:end], w: &out})
+	if err != nil {
+		return reject(end, err)
+	}
+	hs.Protocol = got.Protocol
+	return end, out.Bytes(), hs, nil
+}
+
+// requestEnd returns the length of the request head in data (through the
+// blank line that ends the headers), or -1 when that blank line has not
+// arrived. Lines end with "\r\n" or a bare "\n", as gobwas/ws reads them.
+func requestEnd(data []byte) int {
+	for i := 0; i < len(data); {
+		nl := bytes.IndexByte(data[i:], '\n')
+		if nl < 0 {
+			return -1
+		}
+		line := data[i : i+nl]
+		i += nl + 1
+		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
+			// A blank first line ends here too: the upgrader rejects
+			// the empty request line with 400.
+			return i
+		}
+	}
+	return -1
+}
+
+// requestConn feeds the complete request to ws.Upgrader and collects its
+// response.
+type requestConn struct {
+	r []byte
+	w *bytes.Buffer
+}
+
+func (c *requestConn) Read(p []byte) (int, error) {
+	if len(c.r) == 0 {
+		return 0, io.EOF
+	}
+	n := copy(p, c.r)
+	c.r = c.r[n:]
+	return n, nil
+}
+
+func (c *requestConn) Write(p []byte) (int, error) { return c.w.Write(p) }
+
+func rejectTooLarge(max int) (int, []byte, Handshake, error) {
+	e := &HandshakeError{
+		Status: http.StatusRequestHeaderFieldsTooLarge,
+		Reason: "upgrade request longer than " + strconv.Itoa(max) + " bytes",
+	}
+	return 0, errorResponse(e, ""), Handshake{}, e
+}
+
+// reject maps an error of ws.Upgrader to our status policy and response.
+func reject(end int, err error) (int, []byte, Handshake, error) {
+	e := &HandshakeError{Status: http.StatusBadRequest, Reason: err.Error()}
+	var rej *ws.ConnectionRejectedError
+	if errors.As(err, &rej) && rej.StatusCode() != 0 {
+		e.Status = rej.StatusCode()
+	}
+	if e.Reason == "" || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		e.Reason = "malformed HTTP request"
+	}
+	var extra string
+	switch err {
+	case ws.ErrHandshakeBadSecVersion, ws.ErrHandshakeUpgradeRequired, ws.ErrHandshakeBadUpgrade:
+		// A missing or wrong version and a plain HTTP request both get
+		// 426 with the version we speak (RFC 6455 section 4.4) and the
+		// protocol to upgrade to (RFC 9110 section 15.5.22).
+		e.Status = http.StatusUpgradeRequired
+		extra = "Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n"
+	case ws.ErrHandshakeBadMethod:
+		extra = "Allow: GET\r\n"
+	}
+	return end, errorResponse(e, extra), Handshake{}, e
+}
+
+// errorResponse builds a complete HTTP/1.1 response for e with a plain-text
+// body, Content-Length and "Connection: close". extra holds additional header
+// lines, each ending in "\r\n".
+func errorResponse(e *HandshakeError, extra string) []byte {
+	body := e.Reason + "\n"
+	b := make([]byte, 0, 160+len(extra)+len(body))
+	b = append(b, "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(e.Status), 10)
+	b = append(b, ' ')
+	b = append(b, http.StatusText(e.Status)...)
+	b = append(b, "\r\n"...)
+	b = append(b, extra...)
+	b = append(b, "Content-Type: text/plain; charset=utf-8\r\nContent-Length: "...)
+	b = strconv.AppendInt(b, int64(len(body)), 10)
+	b = append(b, "\r\nConnection: close\r\n\r\n"...)
+	b = append(b, body...)
+	return b
+}
