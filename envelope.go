@@ -1,0 +1,264 @@
+package main
+
+import (
+	"strconv"
+	"unicode/utf8"
+	"unsafe"
+
+	"github.com/google/uuid"
+	"github.com/kuzzlews/kuzzlews/room"
+	"github.com/tidwall/gjson"
+	"github.com/tidwall/sjson"
+)
+
+// envelope holds the top-level fields of one request (spec section 5.1), read with gjson
+// in one pass over the object's keys. Every Result aliases the message bytes: it is valid
+// only while the message is being handled.
+type envelope struct {
+	requestID, controller, action gjson.Result
+	index, collection, id         gjson.Result
+	body, volatile, jwt           gjson.Result
+	scope, users, timestamp       gjson.Result
+	keys                          int
+	p                             gjson.Result
+}
+
+// castError is why a message could not become a request: the room-less error frame of
+// spec section 6.3 that answers it.
+type castError struct {
+	err       *room.Error
+	requestID gjson.Result // the client's requestId when it was readable, else empty
+}
+
+// parseEnvelope reads msg (a whole client message) into env. It fails, as Kuzzle's
+// WebSocket entry point does (spec sections 1.1, 5.1, 6.3), on invalid JSON
+// (network.websocket.unexpected_error, 400), on a value that is not an object (500), and on
+// envelope fields of the wrong type (400, message `Attribute <name> must be of type "<t>"`).
+func parseEnvelope(msg []byte, env *envelope) *castError {
+	s := unsafe.String(unsafe.SliceData(msg), len(msg))
+	if !gjson.Valid(s) {
+		return &castError{err: room.NewError("network.websocket.unexpected_error", invalidJSONReason(msg))}
+	}
+	v := gjson.Parse(s)
+	if !v.IsObject() {
+		return &castError{err: &room.Error{Status: 500, Message: "Input request data must be a non-null object"}}
+	}
+	*env = envelope{}
+	v.ForEach(func(k, val gjson.Result) bool {
+		env.keys++
+		switch k.Str {
+		case "requestId":
+			env.requestID = val
+		case "controller":
+			env.controller = val
+		case "action":
+			env.action = val
+		case "index":
+			env.index = val
+		case "collection":
+			env.collection = val
+		case "_id":
+			env.id = val
+		case "body":
+			env.body = val
+		case "volatile":
+			env.volatile = val
+		case "jwt":
+			env.jwt = val
+		case "scope":
+			env.scope = val
+		case "users":
+			env.users = val
+		case "timestamp":
+			env.timestamp = val
+		case "p":
+			env.p = val
+		}
+		return true
+	})
+	for _, f := range [...]struct {
+		name string
+		v    gjson.Result
+	}{{"requestId", env.requestID}, {"jwt", env.jwt}, {"controller", env.controller}, {"action", env.action}} {
+		if present(f.v) && f.v.Type != gjson.String {
+			return &castError{err: typeError(f.name, "string"), requestID: stringOnly(env.requestID)}
+		}
+	}
+	if present(env.volatile) && !env.volatile.IsObject() {
+		return &castError{err: typeError("volatile", "object"), requestID: stringOnly(env.requestID)}
+	}
+	if present(env.body) && !env.body.IsObject() && !env.body.IsArray() {
+		return &castError{err: typeError("body", "object"), requestID: stringOnly(env.requestID)}
+	}
+	return nil
+}
+
+// isAppPing reports whether env is exactly {"p":1}, Kuzzle's application-level ping
+// (spec section 3.4): one key, p, whose value is the number 1.
+func (env *envelope) isAppPing() bool {
+	return env.keys == 1 && env.p.Type == gjson.Number && env.p.Num == 1
+}
+
+// present reports whether a field exists and is not null (Kuzzle treats null as absent
+// for the envelope's type checks).
+func present(v gjson.Result) bool { return v.Exists() && v.Type != gjson.Null }
+
+func stringOnly(v gjson.Result) gjson.Result {
+	if v.Type == gjson.String {
+		return v
+	}
+	return gjson.Result{}
+}
+
+func typeError(name, typ string) *room.Error {
+	return &room.Error{Status: 400, Message: "Attribute " + name + ` must be of type "` + typ + `"`}
+}
+
+// invalidJSONReason describes why msg is not JSON, for unexpected_error's message.
+func invalidJSONReason(msg []byte) string {
+	if !utf8.Valid(msg) {
+		return "message is not valid UTF-8"
+	}
+	const show = 32
+	if len(msg) > show {
+		return "message is not valid JSON (starts with " + strconv.Quote(string(msg[:show])) + ")"
+	}
+	return "message is not valid JSON: " + strconv.Quote(string(msg))
+}
+
+// response is what an action produced: a raw JSON result, or an error.
+type response struct {
+	result []byte
+	err    *room.Error
+}
+
+// appendResponse appends the response envelope of spec section 5.2 (success) or 6.2
+// (error) to dst, in Kuzzle's key order, without `room`. requestID is a raw JSON string.
+func appendResponse(dst []byte, env *envelope, requestID, node string, r response) []byte {
+	dst = append(dst, `{"action":`...)
+	dst = appendRawOrNull(dst, env.action)
+	if present(env.collection) {
+		dst = append(dst, `,"collection":`...)
+		dst = append(dst, env.collection.Raw...)
+	}
+	dst = append(dst, `,"controller":`...)
+	dst = appendRawOrNull(dst, env.controller)
+	dst = append(dst, `,"error":`...)
+	dst = appendError(dst, r.err)
+	dst = append(dst, `,"headers":{}`...)
+	if present(env.index) {
+		dst = append(dst, `,"index":`...)
+		dst = append(dst, env.index.Raw...)
+	}
+	dst = append(dst, `,"node":`...)
+	dst = appendString(dst, node)
+	dst = append(dst, `,"requestId":`...)
+	dst = append(dst, requestID...)
+	dst = append(dst, `,"result":`...)
+	if r.err != nil || r.result == nil {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, r.result...)
+	}
+	dst = append(dst, `,"status":`...)
+	status := 200
+	if r.err != nil {
+		status = r.err.Status
+	}
+	dst = strconv.AppendInt(dst, int64(status), 10)
+	dst = append(dst, `,"volatile":`...)
+	if env.volatile.IsObject() {
+		dst = append(dst, env.volatile.Raw...)
+	} else {
+		dst = append(dst, "null"...)
+	}
+	return append(dst, '}')
+}
+
+// withRoom returns payload (a JSON object) with the root attribute `room` set to
+// rawRoom, a raw JSON string: the requestId for a response (spec section 4).
+func withRoom(payload []byte, rawRoom string) []byte {
+	out, err := sjson.SetRawBytes(payload, "room", []byte(rawRoom))
+	if err != nil { // payload is built by appendResponse: always an object
+		panic("kuzzlews: room injection: " + err.Error())
+	}
+	return out
+}
+
+// appendError appends a Kuzzle error object (spec section 6.1), or null.
+func appendError(dst []byte, e *room.Error) []byte {
+	if e == nil {
+		return append(dst, "null"...)
+	}
+	if e.ID == "" { // a bare type assertion error: message and status only
+		dst = append(dst, `{"message":`...)
+		dst = appendString(dst, e.Message)
+		dst = append(dst, `,"status":`...)
+		dst = strconv.AppendInt(dst, int64(e.Status), 10)
+		return append(dst, '}')
+	}
+	dst = append(dst, `{"code":`...)
+	dst = strconv.AppendInt(dst, int64(e.Code), 10)
+	dst = append(dst, `,"id":`...)
+	dst = appendString(dst, e.ID)
+	dst = append(dst, `,"message":`...)
+	dst = appendString(dst, e.Message)
+	dst = append(dst, `,"props":[`...)
+	for i, p := range e.Props {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendString(dst, p)
+	}
+	dst = append(dst, `],"status":`...)
+	dst = strconv.AppendInt(dst, int64(e.Status), 10)
+	return append(dst, '}')
+}
+
+func appendRawOrNull(dst []byte, v gjson.Result) []byte {
+	if present(v) {
+		return append(dst, v.Raw...)
+	}
+	return append(dst, "null"...)
+}
+
+// newRequestID returns a fresh UUIDv4 as a raw JSON string, Kuzzle's id for requests that
+// came without one (spec section 5.1).
+func newRequestID() string {
+	return `"` + uuid.NewString() + `"`
+}
+
+// appendString appends s as a JSON string. Invalid UTF-8 becomes U+FFFD.
+func appendString(dst []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	dst = append(dst, '"')
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= utf8.RuneSelf {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, `\ufffd`...)
+			} else {
+				dst = append(dst, s[i:i+size]...)
+			}
+			i += size
+			continue
+		}
+		switch {
+		case c == '"' || c == '\\':
+			dst = append(dst, '\\', c)
+		case c == '\n':
+			dst = append(dst, '\\', 'n')
+		case c == '\r':
+			dst = append(dst, '\\', 'r')
+		case c == '\t':
+			dst = append(dst, '\\', 't')
+		case c < 0x20:
+			dst = append(dst, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			dst = append(dst, c)
+		}
+		i++
+	}
+	return append(dst, '"')
+}
