@@ -35,27 +35,33 @@ func init() {
 // scratch buffers for building responses; frames built from them are fresh slices.
 var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
-// handleMessage runs one client message through Kuzzle's pipeline (spec section 1.1):
-// empty messages are ignored, the rate limit applies, the message is parsed, `{"p":1}`
-// gets `{"p":2}`, a request is executed and its response queued with `room` = requestId.
-// msg is only valid during the call.
+// handleMessage runs one client message through Kuzzle's pipeline and queues the frame
+// that answers it, if any. msg is only valid during the call.
 func (cl *client) handleMessage(msg []byte) {
+	if f := cl.process(msg); f != nil {
+		cl.send(f)
+	}
+}
+
+// process runs msg through Kuzzle's pipeline (spec section 1.1) and returns the frame
+// that answers it, or nil: empty messages are ignored, the rate limit applies, the
+// message is parsed, `{"p":1}` gets `{"p":2}`, a request is executed and its response
+// carries `room` = requestId. Notifications the request causes are queued before it
+// returns, so they precede the response (spec section 4).
+func (cl *client) process(msg []byte) []byte {
 	if len(msg) == 0 {
-		return
+		return nil
 	}
 	s := cl.s
 	if s.cfg.RateLimit > 0 && !cl.rate.allow(s.poll.Now().Unix(), s.cfg.RateLimit) {
-		cl.sendRoomless(room.NewError("network.websocket.ratelimit_exceeded"), "")
-		return
+		return s.roomless(room.NewError("network.websocket.ratelimit_exceeded"), "")
 	}
 	var env envelope
 	if ce := parseEnvelope(msg, &env); ce != nil {
-		cl.sendRoomless(ce.err, ce.requestID.Raw)
-		return
+		return s.roomless(ce.err, ce.requestID.Raw)
 	}
 	if env.isAppPing() {
-		cl.send(appPong)
-		return
+		return appPong
 	}
 	requestID := env.requestID.Raw
 	if !present(env.requestID) {
@@ -65,11 +71,11 @@ func (cl *client) handleMessage(msg []byte) {
 	bp := scratch.Get().(*[]byte)
 	payload := appendResponse((*bp)[:0], &env, requestID, s.cfg.Node, r)
 	payload = withRoom(payload, requestID)
-	cl.send(frame.AppendText(make([]byte, 0, frame.Headroom+len(payload)), payload))
 	*bp = (*bp)[:0]
 	if cap(*bp) <= 64<<10 {
 		scratch.Put(bp)
 	}
+	return frame.AppendText(make([]byte, 0, frame.Headroom+len(payload)), payload)
 }
 
 // execute checks the controller and action and runs the action.
@@ -94,15 +100,15 @@ func (s *Server) execute(cl *client, env *envelope) response {
 	return run(s, cl, env)
 }
 
-// sendRoomless queues a room-less error frame (spec section 6.3): action and controller
+// roomless returns a room-less error frame (spec section 6.3): action and controller
 // null, a fresh requestId unless the client's could be read, no `room`.
-func (cl *client) sendRoomless(e *room.Error, rawRequestID string) {
+func (s *Server) roomless(e *room.Error, rawRequestID string) []byte {
 	if rawRequestID == "" {
 		rawRequestID = newRequestID()
 	}
 	var env envelope
-	payload := appendResponse(nil, &env, rawRequestID, cl.s.cfg.Node, response{err: e})
-	cl.send(frame.AppendText(make([]byte, 0, frame.Headroom+len(payload)), payload))
+	payload := appendResponse(nil, &env, rawRequestID, s.cfg.Node, response{err: e})
+	return frame.AppendText(make([]byte, 0, frame.Headroom+len(payload)), payload)
 }
 
 // serverNow answers server:now: {"now": <epoch ms>}.

@@ -188,3 +188,5 @@ func field(m map[string]any, keys ...string) any {
 	}
 	return v
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
