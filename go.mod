@@ -2,7 +2,10 @@ module github.com/kuzzlews/kuzzlews
 
 go 1.26
 
-require github.com/tidwall/gjson v1.20.2
+require (
+	github.com/tidwall/gjson v1.20.2
+	github.com/tidwall/sjson v1.2.9
+)
 
 require (
 	github.com/tidwall/match v1.1.1 // indirect
