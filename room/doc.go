@@ -30,10 +30,13 @@
 // # Fan-out
 //
 // A notification is serialized once; for each target channel the payload gets its
-// `room` attribute (sjson, one copy per channel) and is framed once by Config.Frame;
-// the same bytes are then handed to every subscriber of the channel. Channels larger
-// than Config.FanoutChunk are split into chunks that helper tasks (Config.Spread)
-// deliver alongside the caller. No per-subscriber JSON work or allocation happens.
+// `room` attribute as last key (one copy per channel: the payload is room's own JSON,
+// so the key is appended, which is what sjson would do, without re-scanning it) and
+// is framed once by Config.Frame; the same bytes are then handed to every subscriber
+// of the channel. Channels larger than Config.FanoutChunk are split into chunks that
+// helper tasks (Config.Spread) deliver alongside the caller. No per-subscriber JSON
+// work or allocation happens: a publish costs the same few allocations for one
+// subscriber or ten thousand (TestPublishAllocsDoNotGrowWithSubscribers).
 //
 // # Locks
 //

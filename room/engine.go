@@ -13,7 +13,6 @@ import (
 
 	"github.com/kuzzlews/kuzzlews/room/filter"
 	"github.com/tidwall/gjson"
-	"github.com/tidwall/sjson"
 )
 
 // Subscriber is the connection side of a subscription: the server implements it.
@@ -340,13 +339,13 @@ var (
 
 func present(raw []byte) bool { return raw != nil && string(raw) != "null" }
 
-// stringArg returns the string argument name: a falsy value is missing (Kuzzle's
+// stringArg returns the string argument name (aliasing raw: clone it to keep it): a falsy value is missing (Kuzzle's
 // `if (!args.index)`), another non-string is invalid_type.
 func stringArg(raw []byte, name string) (string, error) {
 	if !truthy(raw) {
 		return "", NewError("api.assert.missing_argument", name)
 	}
-	v := gjson.ParseBytes(raw)
+	v := view(raw)
 	if v.Type != gjson.String {
 		return "", NewError("api.assert.invalid_type", name, "string")
 	}
@@ -363,13 +362,14 @@ func indexAndCollection(r *Request) (index, collection string, err error) {
 	return index, collection, nil
 }
 
-// bodyString is Kuzzle's getBodyString(name).
+// bodyString is Kuzzle's getBodyString(name). The string aliases body: clone it to
+// keep it.
 func bodyString(body []byte, name string) (string, error) {
 	if !present(body) {
 		return "", NewError(errBodyRequired)
 	}
-	v := gjson.GetBytes(body, name)
-	if !v.Exists() || gjson.ParseBytes(body).Type != gjson.JSON || body[firstNonSpace(body)] != '{' {
+	v := view(body).Get(name)
+	if !v.Exists() || firstByte(body) != '{' {
 		return "", NewError("api.assert.missing_argument", "body."+name)
 	}
 	if v.Type != gjson.String {
@@ -393,7 +393,7 @@ func option(raw []byte, def uint8) (uint8, bool) {
 	if raw == nil {
 		return def, true
 	}
-	v := gjson.ParseBytes(raw)
+	v := view(raw)
 	if v.Type != gjson.String {
 		return 0, false
 	}
@@ -406,7 +406,7 @@ func stamp(raw []byte, now int64) int64 {
 	if raw == nil {
 		return now
 	}
-	v := gjson.ParseBytes(raw)
+	v := view(raw)
 	if v.Type != gjson.Number || v.Num == 0 || v.Num != math.Trunc(v.Num) || math.Abs(v.Num) > 1<<53 {
 		return now
 	}
@@ -541,7 +541,7 @@ func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection stri
 		return rm, nil
 	}
 	if n == nil {
-		return nil, NewError("core.realtime.room_not_found", id)
+		return nil, NewError("core.realtime.room_not_found", strings.Clone(id))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -612,7 +612,7 @@ func (e *Engine) Unsubscribe(r *Request) ([]byte, error) {
 	rm := e.rooms[id]
 	e.mu.RUnlock()
 	if rm == nil || !e.leave(rm, c) {
-		return nil, NewError("core.realtime.not_subscribed", c.id, id)
+		return nil, NewError("core.realtime.not_subscribed", c.id, strings.Clone(id))
 	}
 	res := make([]byte, 0, 16+len(id))
 	res = append(res, `{"roomId":`...)
@@ -710,8 +710,8 @@ func (e *Engine) List(r *Request) ([]byte, error) {
 			continue
 		}
 		// Not a split of kindex: an index may contain "/".
-		index := gjson.ParseBytes(rm.indexJSON).Str
-		collection := gjson.ParseBytes(rm.collJSON).Str
+		index := view(rm.indexJSON).Str
+		collection := view(rm.collJSON).Str
 		if out[index] == nil {
 			out[index] = map[string]map[string]int{}
 		}
@@ -769,14 +769,11 @@ func (e *Engine) Publish(r *Request) ([]byte, error) {
 	if firstByte(src) == '{' {
 		ib := append(info[:0], `{"author":"-1","createdAt":`...)
 		ib = strconv.AppendInt(ib, now, 10)
-		ib = append(ib, '}')
-		if src, err = sjson.SetRawBytes(r.Body, "_kuzzle_info", ib); err != nil {
-			return nil, NewError("core.fatal.unexpected_error", err.Error())
-		}
+		src = setKey(src, "_kuzzle_info", append(ib, '}'))
 	}
 	docID := ""
 	if r.ID != nil {
-		if v := gjson.ParseBytes(r.ID); v.Type == gjson.String {
+		if v := view(r.ID); v.Type == gjson.String {
 			docID = v.Str
 		}
 	}
@@ -806,6 +803,8 @@ func (e *Engine) Publish(r *Request) ([]byte, error) {
 		rm.mu.RLock()
 	}
 
+	// One payload serves every channel of every room: a document notification
+	// carries the publishing request's index and collection (spec section 8.1).
 	var payload []byte
 	for _, rm := range f.rooms {
 		for _, ch := range rm.channels {
@@ -813,9 +812,8 @@ func (e *Engine) Publish(r *Request) ([]byte, error) {
 				continue
 			}
 			if payload == nil {
-				payload = e.appendDocument(make([]byte, 0, 384+len(src)+len(r.Volatile)), r, src, rm, stamp(r.Timestamp, now))
+				payload = e.appendDocument(make([]byte, 0, 384+len(src)+len(r.Volatile)), r, src, index, collection, stamp(r.Timestamp, now))
 			}
-			// Same index and collection for every room: one payload serves all.
 			e.addChannel(f, payload, ch)
 		}
 	}
@@ -835,7 +833,7 @@ func firstByte(b []byte) byte {
 }
 
 // appendDocument appends a document notification (spec section 8.1) without `room`.
-func (e *Engine) appendDocument(dst []byte, r *Request, src []byte, rm *room, ts int64) []byte {
+func (e *Engine) appendDocument(dst []byte, r *Request, src []byte, index, collection string, ts int64) []byte {
 	dst = append(dst, `{"type":"document","status":200,"action":"publish","scope":"in","result":{`...)
 	if r.ID != nil {
 		dst = append(dst, `"_id":`...)
@@ -853,9 +851,9 @@ func (e *Engine) appendDocument(dst []byte, r *Request, src []byte, rm *room, ts
 	dst = append(dst, `,"volatile":`...)
 	dst = rawOrNull(dst, r.Volatile)
 	dst = append(dst, `,"index":`...)
-	dst = append(dst, rm.indexJSON...)
+	dst = appendString(dst, index)
 	dst = append(dst, `,"collection":`...)
-	dst = append(dst, rm.collJSON...)
+	dst = appendString(dst, collection)
 	return append(dst, `,"controller":"realtime","protocol":"websocket"}`...)
 }
 

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/tidwall/sjson"
 )
 
 // sharedSpec returns the path of a file of shared/spec, the reference folder beside
@@ -163,5 +165,45 @@ func TestAppendString(t *testing.T) {
 				t.Errorf("%s is not valid JSON", got)
 			}
 		})
+	}
+}
+
+// TestSetKeyAndWithRoomMatchSjson checks the two hand-written JSON edits against
+// sjson, which they replace on the publish path.
+func TestSetKeyAndWithRoomMatchSjson(t *testing.T) {
+	info := []byte(`{"author":"-1","createdAt":1}`)
+	for _, body := range []string{
+		`{}`,
+		`{ }`,
+		`{"foo":"bar"}`,
+		`{"foo":"bar","n":1} `,
+		"{\n  \"a\": [1, {\"_kuzzle_info\": 2}],\n  \"b\": {}\n}",
+		`{"_kuzzle_info":{"x":1},"foo":"bar"}`,
+		`{"a":1,"_kuzzle_info":null}`,
+		`{"a":"}","b":"\"_kuzzle_info\""}`,
+	} {
+		t.Run(body, func(t *testing.T) {
+			want, err := sjson.SetRawBytes([]byte(body), "_kuzzle_info", info)
+			if err != nil {
+				t.Fatal(err)
+			}
+			in := []byte(body)
+			got := setKey(in, "_kuzzle_info", info)
+			if string(got) != string(want) {
+				t.Errorf("setKey:\ngot  %s\nwant %s", got, want)
+			}
+			if string(in) != body {
+				t.Errorf("setKey modified its input")
+			}
+		})
+	}
+	payload := []byte(`{"type":"user","result":{"room":1}}`)
+	quoted := []byte(`"abc-311"`)
+	want, err := sjson.SetRawBytes(payload, "room", quoted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := withRoom(payload, quoted); string(got) != string(want) {
+		t.Errorf("withRoom:\ngot  %s\nwant %s", got, want)
 	}
 }

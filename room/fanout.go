@@ -3,8 +3,6 @@ package room
 import (
 	"sync"
 	"sync/atomic"
-
-	"github.com/tidwall/sjson"
 )
 
 // fanout is one batch of notifications: chunks of (frame, subscribers) delivered by
@@ -32,11 +30,7 @@ type chunk struct {
 // adds ch's subscribers, split into chunks, to f. payload is not modified.
 // ch's room must be locked (read or write) until f has run.
 func (e *Engine) addChannel(f *fanout, payload []byte, ch *channel) {
-	p, err := sjson.SetRawBytes(payload, "room", ch.quoted)
-	if err != nil { // payload is built by room: cannot happen
-		panic("room: cannot set room on a notification: " + err.Error())
-	}
-	frame := e.cfg.Frame(p)
+	frame := e.cfg.Frame(withRoom(payload, ch.quoted))
 	size := e.cfg.FanoutChunk
 	subs := ch.subs
 	f.total += len(subs)
@@ -45,6 +39,20 @@ func (e *Engine) addChannel(f *fanout, payload []byte, ch *channel) {
 		subs = subs[size:]
 	}
 	f.chunks = append(f.chunks, chunk{frame: frame, subs: subs})
+}
+
+// withRoom returns a copy of payload, a JSON object built by room (it ends with '}'
+// and has at least one key, none of them "room"), with `"room":<quoted>` appended as
+// its last key, where Kuzzle puts it (spec section 4). It is what
+// sjson.SetRawBytes(payload, "room", quoted) returns, in one allocation and without
+// re-scanning the payload for an existing key.
+func withRoom(payload, quoted []byte) []byte {
+	n := len(payload) - 1
+	p := make([]byte, 0, n+len(`,"room":}`)+len(quoted))
+	p = append(p, payload[:n]...)
+	p = append(p, `,"room":`...)
+	p = append(p, quoted...)
+	return append(p, '}')
 }
 
 // run delivers every chunk of f and returns once all of them were delivered.

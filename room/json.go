@@ -2,6 +2,7 @@ package room
 
 import (
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -58,6 +59,13 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
+// view parses the JSON value raw without copying it. Strings in the result (Str of a
+// string without escapes, Raw) alias raw: they are valid only while raw is, so clone
+// any that must outlive the request.
+func view(raw []byte) gjson.Result {
+	return gjson.Parse(unsafe.String(unsafe.SliceData(raw), len(raw)))
+}
+
 // rawOrNull appends raw, or the JSON literal null when raw is nil.
 func rawOrNull(dst, raw []byte) []byte {
 	if raw == nil {
@@ -72,7 +80,7 @@ func truthy(raw []byte) bool {
 	if raw == nil {
 		return false
 	}
-	v := gjson.ParseBytes(raw)
+	v := view(raw)
 	switch v.Type {
 	case gjson.Null, gjson.False:
 		return false
@@ -82,4 +90,38 @@ func truthy(raw []byte) bool {
 		return v.Str != ""
 	}
 	return true
+}
+
+// setKey returns a copy of obj, a JSON object, with the top-level key (a plain name:
+// no escapes, no gjson path syntax) set to the JSON value raw: replaced where it
+// stands when present (as a JavaScript assignment keeps the key's position), else
+// appended as the last key. It returns what sjson.SetRawBytes(obj, key, raw) returns,
+// in one allocation.
+func setKey(obj []byte, key string, raw []byte) []byte {
+	v := view(obj)
+	if old := v.Get(key); old.Exists() && old.Index > 0 {
+		out := make([]byte, 0, len(obj)-len(old.Raw)+len(raw))
+		out = append(out, obj[:old.Index]...)
+		out = append(out, raw...)
+		return append(out, obj[old.Index+len(old.Raw):]...)
+	}
+	end := len(obj) - 1
+	for end > 0 && obj[end] != '}' {
+		end--
+	}
+	empty := true
+	v.ForEach(func(_, _ gjson.Result) bool {
+		empty = false
+		return false
+	})
+	out := make([]byte, 0, len(obj)+len(key)+len(raw)+4)
+	out = append(out, obj[:end]...)
+	if !empty {
+		out = append(out, ',')
+	}
+	out = append(out, '"')
+	out = append(out, key...)
+	out = append(out, '"', ':')
+	out = append(out, raw...)
+	return append(out, '}') // trailing whitespace dropped, as sjson does
 }
