@@ -1,0 +1,112 @@
+package room
+
+import (
+	"sync"
+	"sync/atomic"
+)
+
+// fanout is one batch of notifications: chunks of (frame, subscribers) delivered by
+// the caller and by up to Config.MaxSpread helper tasks. It is pooled; helper tasks
+// that start late hold a reference so that it is not reused under them.
+type fanout struct {
+	chunks []chunk
+	total  int // subscribers in chunks
+	rooms  []*room
+
+	next atomic.Int64   // index of the next unclaimed chunk
+	wg   sync.WaitGroup // one count per chunk
+	refs atomic.Int32   // caller + helper tasks still holding f
+	help func()         // f.helper, bound once so that Spread(f.help) does not allocate
+	pool *sync.Pool
+}
+
+// chunk is a part of one channel's subscribers and the frame they all get.
+type chunk struct {
+	frame []byte
+	subs  []Subscriber
+}
+
+// addChannel frames payload for ch (payload + "room" set to the channel name) and
+// adds ch's subscribers, split into chunks, to f. payload is not modified.
+// ch's room must be locked (read or write) until f has run.
+func (e *Engine) addChannel(f *fanout, payload []byte, ch *channel) {
+	frame := e.cfg.Frame(withRoom(payload, ch.quoted))
+	size := e.cfg.FanoutChunk
+	subs := ch.subs
+	f.total += len(subs)
+	for len(subs) > size {
+		f.chunks = append(f.chunks, chunk{frame: frame, subs: subs[:size:size]})
+		subs = subs[size:]
+	}
+	f.chunks = append(f.chunks, chunk{frame: frame, subs: subs})
+}
+
+// withRoom returns a copy of payload, a JSON object built by room (it ends with '}'
+// and has at least one key, none of them "room"), with `"room":<quoted>` appended as
+// its last key, where Kuzzle puts it (spec section 4). It is what
+// sjson.SetRawBytes(payload, "room", quoted) returns, in one allocation and without
+// re-scanning the payload for an existing key.
+func withRoom(payload, quoted []byte) []byte {
+	n := len(payload) - 1
+	p := make([]byte, 0, n+len(`,"room":}`)+len(quoted))
+	p = append(p, payload[:n]...)
+	p = append(p, `,"room":`...)
+	p = append(p, quoted...)
+	return append(p, '}')
+}
+
+// run delivers every chunk of f and returns once all of them were delivered.
+func (e *Engine) run(f *fanout) {
+	n := len(f.chunks)
+	if n == 0 {
+		return
+	}
+	f.next.Store(0)
+	f.wg.Add(n)
+	if e.cfg.Spread != nil && n > 1 && f.total > e.cfg.FanoutChunk {
+		helpers := min(n-1, e.cfg.MaxSpread)
+		for range helpers {
+			f.refs.Add(1)
+			if !e.cfg.Spread(f.help) {
+				f.refs.Add(-1)
+				break
+			}
+		}
+	}
+	f.work()
+	f.wg.Wait()
+}
+
+// work claims and delivers chunks until none is left.
+func (f *fanout) work() {
+	n := int64(len(f.chunks))
+	for {
+		i := f.next.Add(1) - 1
+		if i >= n {
+			return
+		}
+		c := f.chunks[i]
+		for _, s := range c.subs {
+			s.Deliver(c.frame)
+		}
+		f.wg.Done()
+	}
+}
+
+// helper is the task handed to Config.Spread.
+func (f *fanout) helper() {
+	f.work()
+	f.release()
+}
+
+// release drops one reference; the last one returns f to its pool.
+func (f *fanout) release() {
+	if f.refs.Add(-1) != 0 {
+		return
+	}
+	clear(f.chunks)
+	clear(f.rooms)
+	f.chunks, f.rooms, f.total = f.chunks[:0], f.rooms[:0], 0
+	f.refs.Store(1)
+	f.pool.Put(f)
+}
