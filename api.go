@@ -7,7 +7,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/kuzzlews/kuzzlews/frame"
 	"github.com/kuzzlews/kuzzlews/room"
 	"github.com/tidwall/gjson"
 )
@@ -67,6 +66,7 @@ func (cl *client) process(msg []byte) []byte {
 	if !present(env.requestID) {
 		requestID = newRequestID()
 	}
+	env.requestIDRaw = requestID
 	r := s.execute(cl, &env)
 	bp := scratch.Get().(*[]byte)
 	payload := appendResponse((*bp)[:0], &env, requestID, s.cfg.Node, r)
@@ -75,7 +75,7 @@ func (cl *client) process(msg []byte) []byte {
 	if cap(*bp) <= 64<<10 {
 		scratch.Put(bp)
 	}
-	return frame.AppendText(make([]byte, 0, frame.Headroom+len(payload)), payload)
+	return encodeText(payload)
 }
 
 // execute checks the controller and action and runs the action.
@@ -108,7 +108,7 @@ func (s *Server) roomless(e *room.Error, rawRequestID string) []byte {
 	}
 	var env envelope
 	payload := appendResponse(nil, &env, rawRequestID, s.cfg.Node, response{err: e})
-	return frame.AppendText(make([]byte, 0, frame.Headroom+len(payload)), payload)
+	return encodeText(payload)
 }
 
 // serverNow answers server:now: {"now": <epoch ms>}.

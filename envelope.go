@@ -21,6 +21,10 @@ type envelope struct {
 	scope, users, timestamp       gjson.Result
 	keys                          int
 	p                             gjson.Result
+
+	// requestIDRaw is the requestId as a raw JSON string: the client's, or a generated
+	// UUID when it sent none. Set before the action runs.
+	requestIDRaw string
 }
 
 // castError is why a message could not become a request: the room-less error frame of
@@ -144,7 +148,11 @@ func appendResponse(dst []byte, env *envelope, requestID, node string, r respons
 	dst = append(dst, `,"controller":`...)
 	dst = appendRawOrNull(dst, env.controller)
 	dst = append(dst, `,"error":`...)
-	dst = appendError(dst, r.err)
+	if r.err != nil {
+		dst = r.err.AppendJSON(dst)
+	} else {
+		dst = append(dst, "null"...)
+	}
 	dst = append(dst, `,"headers":{}`...)
 	if present(env.index) {
 		dst = append(dst, `,"index":`...)
@@ -183,36 +191,6 @@ func withRoom(payload []byte, rawRoom string) []byte {
 		panic("kuzzlews: room injection: " + err.Error())
 	}
 	return out
-}
-
-// appendError appends a Kuzzle error object (spec section 6.1), or null.
-func appendError(dst []byte, e *room.Error) []byte {
-	if e == nil {
-		return append(dst, "null"...)
-	}
-	if e.ID == "" { // a bare type assertion error: message and status only
-		dst = append(dst, `{"message":`...)
-		dst = appendString(dst, e.Message)
-		dst = append(dst, `,"status":`...)
-		dst = strconv.AppendInt(dst, int64(e.Status), 10)
-		return append(dst, '}')
-	}
-	dst = append(dst, `{"code":`...)
-	dst = strconv.AppendInt(dst, int64(e.Code), 10)
-	dst = append(dst, `,"id":`...)
-	dst = appendString(dst, e.ID)
-	dst = append(dst, `,"message":`...)
-	dst = appendString(dst, e.Message)
-	dst = append(dst, `,"props":[`...)
-	for i, p := range e.Props {
-		if i > 0 {
-			dst = append(dst, ',')
-		}
-		dst = appendString(dst, p)
-	}
-	dst = append(dst, `],"status":`...)
-	dst = strconv.AppendInt(dst, int64(e.Status), 10)
-	return append(dst, '}')
 }
 
 func appendRawOrNull(dst []byte, v gjson.Result) []byte {

@@ -43,6 +43,8 @@ func run(args []string) int {
 	fs.IntVar(&cfg.MaxQueuedBytes, "max-queued-bytes", 1<<20, "bytes waiting to be written to one client before it is closed with 1011")
 	fs.IntVar(&cfg.RateLimit, "rate-limit", 0, "messages per second per connection (0: unlimited)")
 	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", 5*time.Second, "time a closing connection gets to flush and see the client close")
+	fs.IntVar(&cfg.MaxConditions, "max-conditions", 100, "largest number of conditions in a subscription filter after normalization (negative: no limit)")
+	fs.IntVar(&cfg.MaxRooms, "max-rooms", 1_000_000, "largest number of distinct rooms (negative: no limit)")
 	fs.StringVar(&cfg.Node, "node", "", "node id in responses and notifications (default knode-kuzzlews-<pid>)")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "time given to clients to close on SIGINT/SIGTERM")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")

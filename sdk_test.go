@@ -1,15 +1,22 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"io"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gobwas/ws"
+	"github.com/kuzzlews/kuzzlews/frame"
+	"github.com/kuzzlews/kuzzlews/netpoll"
 )
 
 // sdkDir holds the Node.js scenarios that drive the official Kuzzle JavaScript SDK.
@@ -68,6 +75,53 @@ func runSDK(t *testing.T, s *Server, script string, env ...string) []byte {
 		t.Fatalf("node %s did not finish in 60 s\nstdout:\n%s\nstderr:\n%s", script, stdout.Bytes(), stderr.Bytes())
 	}
 	return stdout.Bytes()
+}
+
+// runSDKInteractive runs a scenario that may print "DROP" on a line of its own: the
+// server then closes every connection with 1011 (as Kuzzle does when it drops a client)
+// and the script is told on stdin.
+func runSDKInteractive(t *testing.T, s *Server, script string) string {
+	t.Helper()
+	requireSDK(t)
+	cmd := exec.Command("node", script)
+	cmd.Dir = sdkDir
+	cmd.Env = append(os.Environ(), "KUZZLEWS_PORT="+strconv.Itoa(s.Addr().(*net.TCPAddr).Port))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	timer := time.AfterFunc(90*time.Second, func() { cmd.Process.Kill() })
+	defer timer.Stop()
+	var out strings.Builder
+	sc := bufio.NewScanner(stdout)
+	for sc.Scan() {
+		line := sc.Text()
+		out.WriteString(line + "\n")
+		if line == "DROP" {
+			s.poll.ForEach(func(c *netpoll.Conn) { c.Close(frame.Close(ws.StatusInternalServerError, "dropped by test")) })
+			io.WriteString(stdin, "dropped\n")
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("node %s: %v\nstdout:\n%s\nstderr:\n%s", script, err, out.String(), stderr.Bytes())
+	}
+	return out.String()
+}
+
+func TestSDKRealtime(t *testing.T) {
+	s := startServer(t, Config{})
+	out := runSDKInteractive(t, s, "realtime.js")
+	t.Logf("SDK scenario:\n%s", out)
+	eventually(t, "rooms to be freed", func() bool { return s.rooms.Rooms() == 0 })
 }
 
 func TestSDKServerNow(t *testing.T) {

@@ -13,6 +13,7 @@ import (
 	"github.com/gobwas/ws"
 	"github.com/kuzzlews/kuzzlews/frame"
 	"github.com/kuzzlews/kuzzlews/netpoll"
+	"github.com/kuzzlews/kuzzlews/room"
 )
 
 // Config is the server's configuration. The zero value works: every zero field takes the
@@ -52,6 +53,14 @@ type Config struct {
 	// CloseTimeout is how long a closing connection may take to flush and see the client
 	// close its side; 0 means 5 s.
 	CloseTimeout time.Duration
+	// MaxConditions is the largest number of conditions of a subscription filter after
+	// normalization (Kuzzle's limits.subscriptionConditionsCount); 0 means 100, negative
+	// means no limit. Over it, subscribe fails with api.assert.koncorde_dsl_error.
+	MaxConditions int
+	// MaxRooms is the largest number of distinct rooms (Kuzzle's
+	// limits.subscriptionRooms); 0 means 1,000,000, negative means no limit. Over it,
+	// subscribing to a new room fails with core.realtime.too_many_rooms (413).
+	MaxRooms int
 	// Node is the node id put in responses and notifications; "" means
 	// "knode-kuzzlews-<pid>".
 	Node string
@@ -93,6 +102,7 @@ type Server struct {
 	cfg     Config
 	log     *slog.Logger
 	poll    *netpoll.Poller
+	rooms   *room.Engine
 	started time.Time
 
 	shuttingDown atomic.Bool
@@ -124,6 +134,13 @@ func NewServer(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.poll = p
+	s.rooms = room.NewEngine(room.Config{
+		Node:          cfg.Node,
+		Frame:         encodeText,
+		Spread:        p.TrySubmit,
+		MaxConditions: cfg.MaxConditions,
+		MaxRooms:      cfg.MaxRooms,
+	})
 	return s, nil
 }
 
@@ -155,6 +172,7 @@ type client struct {
 	r        frame.Reader
 	upgraded bool
 	rate     rateWindow
+	rc       *room.Conn // the connection in the room engine; nil until first used
 }
 
 func (s *Server) newClient(c *netpoll.Conn) netpoll.Handler {
@@ -240,6 +258,14 @@ func (cl *client) OnDeadline(c *netpoll.Conn) {
 // OnClose implements netpoll.Handler.
 func (cl *client) OnClose(c *netpoll.Conn, err error) {
 	cl.r.Reset()
+	if cl.rc != nil {
+		cl.s.rooms.Disconnect(cl.rc) // leaves every room; "user out" notifications go out
+	}
+}
+
+// encodeText frames a JSON payload as one text frame (encoded once, written to many).
+func encodeText(payload []byte) []byte {
+	return frame.AppendText(make([]byte, 0, frame.Headroom+len(payload)), payload)
 }
 
 // rateWindow counts a connection's messages in the current second (spec section 3.7).
