@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"fmt"
 	"net"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -174,4 +176,47 @@ func TestOneDescriptorPerClient(t *testing.T) {
 	if got := runtime.NumGoroutine() - g0; got > 5 {
 		t.Fatalf("goroutines grew by %d for %d clients", got, n)
 	}
+}
+
+// A subscriber that never reads is closed with 1011 once its queue passes the bound,
+// while another subscriber of the same channel receives every notification.
+func TestNonReadingSubscriberDoesNotStallFanout(t *testing.T) {
+	s := startServer(t, Config{MaxQueuedBytes: 256 << 10})
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	slowConn, slowBR, _, err := ws.Dialer{NetDial: d.DialContext}.Dial(ctx, "ws://"+s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer slowConn.Close()
+	slow := &wsClient{t: t, conn: slowConn, br: slowBR}
+	if slow.br == nil {
+		slow.br = bufio.NewReader(slowConn)
+	}
+	const sub = `{"controller":"realtime","action":"subscribe","index":"i","collection":"c","body":{},"requestId":"s"}`
+	if m := slow.request(sub); m["status"] != float64(200) {
+		t.Fatalf("subscribe: %v", m)
+	}
+	reader, publisher := dialWS(t, s), dialWS(t, s)
+	if m := reader.request(sub); m["status"] != float64(200) {
+		t.Fatalf("subscribe: %v", m)
+	}
+	pad := strings.Repeat("x", 32<<10)
+	const n = 400 // 12.8 MiB per subscriber: far past socket buffers and the bound
+	for i := range n {
+		publisher.sendText(`{"controller":"realtime","action":"publish","index":"i","collection":"c","requestId":"p","body":{"i":` + strconv.Itoa(i) + `,"pad":"` + pad + `"}}`)
+		if m := publisher.readJSON(); m["room"] != "p" || m["status"] != float64(200) {
+			t.Fatalf("publish %d: %v", i, m)
+		}
+		m := reader.readJSON()
+		if got := field(m, "result", "_source", "i"); got != float64(i) {
+			t.Fatalf("reader got notification %v, want %d", got, i)
+		}
+	}
+	eventually(t, "the non-reading subscriber to be closed", func() bool { return s.slowClosed.Load() == 1 })
 }
