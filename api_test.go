@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -274,6 +277,27 @@ func TestRateWindow(t *testing.T) {
 	for i := range want {
 		if got[i] != want[i] {
 			t.Fatalf("allow #%d = %v, want %v", i, got[i], want[i])
+		}
+	}
+}
+
+func TestMetricsEndpoint(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dialWS(t, s)
+	c.request(`{"controller":"realtime","action":"subscribe","index":"i","collection":"c","body":{},"requestId":"s"}`)
+	addr, err := s.serveMetrics("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + addr.String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{"kuzzlews_connections 1", "kuzzlews_rooms 1", "kuzzlews_connections_accepted_total 1"} {
+		if !strings.Contains(string(body), want+"\n") {
+			t.Errorf("metrics lack %q:\n%s", want, body)
 		}
 	}
 }

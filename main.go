@@ -30,7 +30,7 @@ func main() {
 func run(args []string) int {
 	fs := flag.NewFlagSet("kuzzlews", flag.ContinueOnError)
 	var cfg Config
-	var logLevel string
+	var logLevel, metricsAddr string
 	var shutdownTimeout time.Duration
 	fs.StringVar(&cfg.Host, "host", "", "address to listen on (empty: every IPv4 interface)")
 	fs.IntVar(&cfg.Port, "port", 7513, "TCP port to listen on")
@@ -47,6 +47,7 @@ func run(args []string) int {
 	fs.IntVar(&cfg.MaxRooms, "max-rooms", 1_000_000, "largest number of distinct rooms (negative: no limit)")
 	fs.StringVar(&cfg.Node, "node", "", "node id in responses and notifications (default knode-kuzzlews-<pid>)")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "time given to clients to close on SIGINT/SIGTERM")
+	fs.StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this address at /metrics, e.g. 127.0.0.1:9513 (empty: off)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kuzzlews [flags]\n\nServes Kuzzle's WebSocket protocol and realtime engine.\n\nFlags:\n")
@@ -76,6 +77,14 @@ func run(args []string) int {
 		return 1
 	}
 	log.Info("listening", "addr", s.Addr().String(), "node", s.cfg.Node)
+	if metricsAddr != "" {
+		addr, err := s.serveMetrics(metricsAddr)
+		if err != nil {
+			log.Error("cannot serve metrics", "err", err)
+			return 1
+		}
+		log.Info("metrics", "addr", addr.String()+"/metrics")
+	}
 
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
