@@ -92,7 +92,7 @@ func (e *HandshakeError) Error() string {
 // The returned slices do not alias data; data is not modified.
 func Upgrade(data []byte, cfg HandshakeConfig) (n int, resp []byte, hs Handshake, err error) {
 	cfg = cfg.withDefaults()
-	end := requestEnd(data)
+	start, end := requestBounds(data)
 	switch {
 	case end < 0 && len(data) < cfg.MaxBytes:
 		return 0, nil, hs, ErrIncomplete
@@ -116,7 +116,7 @@ func Upgrade(data []byte, cfg HandshakeConfig) (n int, resp []byte, hs Handshake
 			return nil
 		},
 	}
-	got, err := u.Upgrade(&requestConn{r: data[:end], w: &out})
+	got, err := u.Upgrade(&requestConn{r: data[start:end], w: &out})
 	if err != nil {
 		return reject(end, err)
 	}
@@ -124,24 +124,28 @@ func Upgrade(data []byte, cfg HandshakeConfig) (n int, resp []byte, hs Handshake
 	return end, out.Bytes(), hs, nil
 }
 
-// requestEnd returns the length of the request head in data (through the
-// blank line that ends the headers), or -1 when that blank line has not
-// arrived. Lines end with "\r\n" or a bare "\n", as gobwas/ws reads them.
-func requestEnd(data []byte) int {
+// requestBounds returns where the request line starts in data and where the
+// request head ends (just after the blank line that ends the headers), or
+// end == -1 when that blank line has not arrived. Lines end with "\r\n" or a
+// bare "\n", as gobwas/ws reads them. Empty lines before the request line are
+// skipped (RFC 9112 section 2.2).
+func requestBounds(data []byte) (start, end int) {
 	for i := 0; i < len(data); {
 		nl := bytes.IndexByte(data[i:], '\n')
 		if nl < 0 {
-			return -1
+			return start, -1
 		}
 		line := data[i : i+nl]
 		i += nl + 1
 		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
-			// A blank first line ends here too: the upgrader rejects
-			// the empty request line with 400.
-			return i
+			if i-len(line)-1 == start {
+				start = i
+				continue
+			}
+			return start, i
 		}
 	}
-	return -1
+	return start, -1
 }
 
 // requestConn feeds the complete request to ws.Upgrader and collects its
