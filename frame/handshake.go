@@ -100,6 +100,15 @@ func Upgrade(data []byte, cfg HandshakeConfig) (n int, resp []byte, hs Handshake
 		return rejectTooLarge(cfg.MaxBytes)
 	}
 
+	resp, hs, err = upgrade(data[start:end])
+	if err != nil {
+		return reject(end, err)
+	}
+	return end, resp, hs, nil
+}
+
+// upgrade runs ws.Upgrader on a complete request head.
+func upgrade(req []byte) (resp []byte, hs Handshake, err error) {
 	var out bytes.Buffer
 	u := ws.Upgrader{
 		// The first offered sub-protocol wins: accept any token.
@@ -116,12 +125,12 @@ func Upgrade(data []byte, cfg HandshakeConfig) (n int, resp []byte, hs Handshake
 			return nil
 		},
 	}
-	got, err := u.Upgrade(&requestConn{r: data[start:end], w: &out})
+	got, err := u.Upgrade(&requestConn{r: req, w: &out})
 	if err != nil {
-		return reject(end, err)
+		return nil, Handshake{}, err
 	}
 	hs.Protocol = got.Protocol
-	return end, out.Bytes(), hs, nil
+	return out.Bytes(), hs, nil
 }
 
 // requestBounds returns where the request line starts in data and where the

@@ -330,3 +330,22 @@ func checkUpgrade(t *testing.T, status int, headers map[string]string, resp []by
 		)
 	}
 }
+
+// Looking at a request that has not fully arrived allocates nothing, so a
+// client trickling bytes costs no garbage.
+func TestUpgradeIncompleteAllocs(t *testing.T) {
+	full := request("GET / HTTP/1.1", sdkHeaders...)
+	half := []byte(full[:len(full)/2])
+	allocs := testing.AllocsPerRun(1000, func() {
+		_, _, _, err := Upgrade(half, HandshakeConfig{})
+		if err != ErrIncomplete {
+			panic(err)
+		}
+	})
+	if allocs != 0 {
+		t.Errorf(
+			"Upgrade of an incomplete request allocates %v times, want 0",
+			allocs,
+		)
+	}
+}

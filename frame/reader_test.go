@@ -16,7 +16,7 @@ var testMask = [4]byte{0x37, 0xfa, 0x21, 0x3d}
 
 // raw encodes a frame with header h (h.Length as given, whatever the payload
 // length) followed by payload, masked with testMask when h.Masked is set.
-func raw(t *testing.T, h ws.Header, payload []byte) []byte {
+func raw(t testing.TB, h ws.Header, payload []byte) []byte {
 	t.Helper()
 	if h.Masked {
 		h.Mask = testMask
@@ -37,7 +37,7 @@ func raw(t *testing.T, h ws.Header, payload []byte) []byte {
 }
 
 // client encodes a valid masked client frame.
-func client(t *testing.T, op ws.OpCode, fin bool, payload []byte) []byte {
+func client(t testing.TB, op ws.OpCode, fin bool, payload []byte) []byte {
 	t.Helper()
 	return raw(t, ws.Header{Fin: fin, OpCode: op, Masked: true, Length: int64(len(payload))}, payload)
 }
@@ -72,7 +72,7 @@ type outcome struct {
 // feed plays the server: it appends each chunk of input to its pending
 // bytes and calls Next until it consumes nothing. chunks are the chunk sizes,
 // the rest of input is fed as one last chunk.
-func feed(t *testing.T, r *Reader, input []byte, chunks []int) outcome {
+func feed(t testing.TB, r *Reader, input []byte, chunks []int) outcome {
 	t.Helper()
 	var out outcome
 	var pending []byte
@@ -86,6 +86,7 @@ func feed(t *testing.T, r *Reader, input []byte, chunks []int) outcome {
 		rest = rest[size:]
 		for {
 			n, ev, ok, err := r.Next(pending)
+			checkBuffers(t, r)
 			if n > len(pending) || n < 0 {
 				t.Fatalf(
 					"Next consumed %d of %d bytes",
@@ -124,6 +125,29 @@ func feed(t *testing.T, r *Reader, input []byte, chunks []int) outcome {
 	}
 	out.left = len(pending)
 	return out
+}
+
+// checkBuffers checks that the reassembly buffer holds no more than the
+// limit and was not allocated beyond what arrived: its capacity stays within
+// what append's growth gives for its length, or a recycled pool buffer.
+func checkBuffers(t testing.TB, r *Reader) {
+	t.Helper()
+	if r.frag == nil {
+		return
+	}
+	l, c := len(*r.frag), cap(*r.frag)
+	if l > r.maxMessageSize() {
+		t.Fatalf(
+			"reassembly buffer holds %d bytes, limit %d",
+			l, r.maxMessageSize(),
+		)
+	}
+	if c > max(maxPooledBuffer, 2*l+1024) {
+		t.Fatalf(
+			"reassembly buffer capacity %d for %d bytes",
+			c, l,
+		)
+	}
 }
 
 // splits returns the chunkings every frame test runs with: whole, one byte
