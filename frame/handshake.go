@@ -2,6 +2,7 @@ package frame
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -21,11 +22,11 @@ var ErrIncomplete = errors.New("frame: incomplete")
 
 // HandshakeConfig holds the limits of Upgrade. Its zero value is ready to use.
 type HandshakeConfig struct {
-	// MaxBytes is the largest upgrade request accepted, in bytes, counting the
-	// request line, the header lines and the blank line that ends them. Zero
-	// means DefaultMaxHandshakeBytes (8 KiB). A longer request is rejected
-	// with 431 Request Header Fields Too Large as soon as MaxBytes bytes have
-	// arrived without the end of the headers.
+	// MaxBytes is the largest upgrade request accepted, in bytes, counting
+	// the request line, the header lines and the blank line that ends them.
+	// Zero or negative means DefaultMaxHandshakeBytes (8 KiB). A longer
+	// request is rejected with 431 Request Header Fields Too Large as soon as
+	// MaxBytes bytes have arrived without the end of the headers.
 	MaxBytes int
 }
 
@@ -129,6 +130,9 @@ func upgrade(req []byte) (resp []byte, hs Handshake, err error) {
 	if err != nil {
 		return nil, Handshake{}, err
 	}
+	if !validKeys(req) {
+		return nil, Handshake{}, ws.ErrHandshakeBadSecKey
+	}
 	hs.Protocol = got.Protocol
 	return out.Bytes(), hs, nil
 }
@@ -155,6 +159,25 @@ func requestBounds(data []byte) (start, end int) {
 		}
 	}
 	return start, -1
+}
+
+// validKeys reports whether every Sec-WebSocket-Key header of the request
+// head decodes from base64 to 16 bytes (RFC 6455 section 4.2.1 item 5);
+// gobwas/ws checks only that the value is 24 characters long.
+func validKeys(req []byte) bool {
+	const name = "Sec-WebSocket-Key"
+	for line := range bytes.Lines(req) {
+		k, v, ok := bytes.Cut(line, []byte{':'})
+		if !ok || !bytes.EqualFold(bytes.TrimSpace(k), []byte(name)) {
+			continue
+		}
+		var key [18]byte
+		n, err := base64.StdEncoding.Decode(key[:], bytes.TrimSpace(v))
+		if err != nil || n != 16 {
+			return false
+		}
+	}
+	return true
 }
 
 // requestConn feeds the complete request to ws.Upgrader and collects its

@@ -180,6 +180,16 @@ func TestUpgrade(t *testing.T) {
 			status:  http.StatusBadRequest,
 		},
 		{
+			name:    "key of 24 characters that is not base64",
+			request: request("GET / HTTP/1.1", replaced("Sec-WebSocket-Key", "!!!!!!!!!!!!!!!!!!!!!!!!")...),
+			status:  http.StatusBadRequest,
+		},
+		{
+			name:    "key decoding to 17 bytes",
+			request: request("GET / HTTP/1.1", replaced("Sec-WebSocket-Key", "AAAAAAAAAAAAAAAAAAAAAAA=")...),
+			status:  http.StatusBadRequest,
+		},
+		{
 			name:    "empty protocol offer",
 			request: request("GET / HTTP/1.1", with("Sec-WebSocket-Protocol: ,")...),
 			status:  http.StatusBadRequest,
