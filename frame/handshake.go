@@ -2,6 +2,7 @@ package frame
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"io"
 	"net/http"
@@ -21,11 +22,11 @@ var ErrIncomplete = errors.New("frame: incomplete")
 
 // HandshakeConfig holds the limits of Upgrade. Its zero value is ready to use.
 type HandshakeConfig struct {
-	// MaxBytes is the largest upgrade request accepted, in bytes, counting the
-	// request line, the header lines and the blank line that ends them. Zero
-	// means DefaultMaxHandshakeBytes (8 KiB). A longer request is rejected
-	// with 431 Request Header Fields Too Large as soon as MaxBytes bytes have
-	// arrived without the end of the headers.
+	// MaxBytes is the largest upgrade request accepted, in bytes, counting
+	// the request line, the header lines and the blank line that ends them.
+	// Zero or negative means DefaultMaxHandshakeBytes (8 KiB). A longer
+	// request is rejected with 431 Request Header Fields Too Large as soon as
+	// MaxBytes bytes have arrived without the end of the headers.
 	MaxBytes int
 }
 
@@ -92,7 +93,7 @@ func (e *HandshakeError) Error() string {
 // The returned slices do not alias data; data is not modified.
 func Upgrade(data []byte, cfg HandshakeConfig) (n int, resp []byte, hs Handshake, err error) {
 	cfg = cfg.withDefaults()
-	end := requestEnd(data)
+	start, end := requestBounds(data)
 	switch {
 	case end < 0 && len(data) < cfg.MaxBytes:
 		return 0, nil, hs, ErrIncomplete
@@ -100,6 +101,15 @@ func Upgrade(data []byte, cfg HandshakeConfig) (n int, resp []byte, hs Handshake
 		return rejectTooLarge(cfg.MaxBytes)
 	}
 
+	resp, hs, err = upgrade(data[start:end])
+	if err != nil {
+		return reject(end, err)
+	}
+	return end, resp, hs, nil
+}
+
+// upgrade runs ws.Upgrader on a complete request head.
+func upgrade(req []byte) (resp []byte, hs Handshake, err error) {
 	var out bytes.Buffer
 	u := ws.Upgrader{
 		// The first offered sub-protocol wins: accept any token.
@@ -116,32 +126,58 @@ func Upgrade(data []byte, cfg HandshakeConfig) (n int, resp []byte, hs Handshake
 			return nil
 		},
 	}
-	got, err := u.Upgrade(&requestConn{r: data[:end], w: &out})
+	got, err := u.Upgrade(&requestConn{r: req, w: &out})
 	if err != nil {
-		return reject(end, err)
+		return nil, Handshake{}, err
+	}
+	if !validKeys(req) {
+		return nil, Handshake{}, ws.ErrHandshakeBadSecKey
 	}
 	hs.Protocol = got.Protocol
-	return end, out.Bytes(), hs, nil
+	return out.Bytes(), hs, nil
 }
 
-// requestEnd returns the length of the request head in data (through the
-// blank line that ends the headers), or -1 when that blank line has not
-// arrived. Lines end with "\r\n" or a bare "\n", as gobwas/ws reads them.
-func requestEnd(data []byte) int {
+// requestBounds returns where the request line starts in data and where the
+// request head ends (just after the blank line that ends the headers), or
+// end == -1 when that blank line has not arrived. Lines end with "\r\n" or a
+// bare "\n", as gobwas/ws reads them. Empty lines before the request line are
+// skipped (RFC 9112 section 2.2).
+func requestBounds(data []byte) (start, end int) {
 	for i := 0; i < len(data); {
 		nl := bytes.IndexByte(data[i:], '\n')
 		if nl < 0 {
-			return -1
+			return start, -1
 		}
 		line := data[i : i+nl]
 		i += nl + 1
 		if len(line) == 0 || (len(line) == 1 && line[0] == '\r') {
-			// A blank first line ends here too: the upgrader rejects
-			// the empty request line with 400.
-			return i
+			if i-len(line)-1 == start {
+				start = i
+				continue
+			}
+			return start, i
 		}
 	}
-	return -1
+	return start, -1
+}
+
+// validKeys reports whether every Sec-WebSocket-Key header of the request
+// head decodes from base64 to 16 bytes (RFC 6455 section 4.2.1 item 5);
+// gobwas/ws checks only that the value is 24 characters long.
+func validKeys(req []byte) bool {
+	const name = "Sec-WebSocket-Key"
+	for line := range bytes.Lines(req) {
+		k, v, ok := bytes.Cut(line, []byte{':'})
+		if !ok || !bytes.EqualFold(bytes.TrimSpace(k), []byte(name)) {
+			continue
+		}
+		var key [18]byte
+		n, err := base64.StdEncoding.Decode(key[:], bytes.TrimSpace(v))
+		if err != nil || n != 16 {
+			return false
+		}
+	}
+	return true
 }
 
 // requestConn feeds the complete request to ws.Upgrader and collects its

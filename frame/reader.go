@@ -26,7 +26,8 @@ const (
 	KindPing
 	// KindPong is a PONG (unsolicited or answering a ping).
 	KindPong
-	// KindClose is a valid CLOSE; write ev.Reply, then close the connection.
+	// KindClose is a valid CLOSE; write ev.Reply, then close the connection
+	// (RFC 6455 section 5.5.1). Bytes after it are not data (section 1.4).
 	KindClose
 )
 
@@ -93,7 +94,8 @@ func (e *CloseError) Frame() []byte { return Close(e.Code, e.Reason) }
 // at a time.
 type Reader struct {
 	// MaxMessageSize is the largest message accepted, in bytes, after
-	// reassembly of fragments. Zero means DefaultMaxMessageSize (1 MiB).
+	// reassembly of fragments. Zero or negative means DefaultMaxMessageSize
+	// (1 MiB).
 	// A larger message fails the connection with 1009 (RFC 6455 section
 	// 7.4.1) as soon as a frame header declares a length that would exceed
 	// it, before its payload arrives.
