@@ -162,28 +162,20 @@ func (r *Reader) next(data []byte) (n int, ev Event, ok bool, cerr *CloseError) 
 	}
 	b0, b1 := data[0], data[1]
 	fin := b0&0x80 != 0
-	rsv := b0 & 0x70
 	op := ws.OpCode(b0 & 0x0f)
-	masked := b1&0x80 != 0
 	len7 := int64(b1 & 0x7f)
 
-	// Checks on the first two bytes, in a fixed order so that the outcome
-	// does not depend on how the bytes were split.
-	switch {
-	case rsv != 0:
-		return 0, ev, false, protocolError("non-zero RSV bits with no extension negotiated")
-	case op.IsReserved():
-		return 0, ev, false, protocolError("reserved opcode " + strconv.Itoa(int(op)))
-	case !masked:
-		return 0, ev, false, protocolError("client frame not masked")
-	case op.IsControl() && !fin:
-		return 0, ev, false, protocolError("fragmented control frame")
-	case op.IsControl() && len7 > ws.MaxControlFramePayloadSize:
-		return 0, ev, false, protocolError("control frame payload longer than 125 bytes")
-	case op == ws.OpContinuation && r.frag == nil:
-		return 0, ev, false, protocolError("continuation frame without a message in progress")
-	case op.IsData() && op != ws.OpContinuation && r.frag != nil:
-		return 0, ev, false, protocolError("new data frame while a fragmented message is in progress")
+	// Everything the first two bytes tell is checked at once, by gobwas/ws:
+	// reserved opcodes, RSV bits, the mask, control frames (FIN set, at most
+	// 125 bytes: len7 is 126 or 127 for anything longer) and the order of
+	// fragments (RFC 6455 sections 5.2, 5.4, 5.5). All are 1002.
+	state := ws.StateServerSide
+	if r.frag != nil {
+		state = state.Set(ws.StateFragmented)
+	}
+	h := ws.Header{Fin: fin, Rsv: (b0 >> 4) & 0x07, OpCode: op, Masked: b1&0x80 != 0, Length: len7}
+	if err := ws.CheckHeader(h, state); err != nil {
+		return 0, ev, false, protocolError(err.Error())
 	}
 
 	hlen := 2

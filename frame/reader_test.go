@@ -759,3 +759,42 @@ func TestReaderNextAllocs(t *testing.T) {
 		)
 	}
 }
+
+// The reassembly buffer is held only while a fragmented message is in
+// progress or its event is being handled, and is released on error and Reset.
+func TestReaderReleasesBuffers(t *testing.T) {
+	first := client(t, ws.OpText, false, []byte("frag"))
+	last := client(t, ws.OpContinuation, true, []byte("ment"))
+	single := client(t, ws.OpText, true, []byte("single"))
+	bad := client(t, ws.OpText, true, []byte{0xff})
+
+	var r Reader
+	if r.Next(single); r.frag != nil || r.done != nil {
+		t.Fatalf("an unfragmented message took a buffer")
+	}
+	if r.Next(first); r.frag == nil {
+		t.Fatalf("no buffer while a message is in progress")
+	}
+	_, ev, ok, _ := r.Next(last)
+	if !ok || string(ev.Payload) != "fragment" || r.frag != nil || r.done == nil {
+		t.Fatalf(
+			"after the last fragment: ok=%v payload=%q frag=%v done=%v",
+			ok, ev.Payload, r.frag != nil, r.done != nil,
+		)
+	}
+	if r.Next(nil); r.done != nil {
+		t.Fatalf("the next call did not release the delivered buffer")
+	}
+	r.Next(first)
+	r.Reset()
+	if r.frag != nil || r.done != nil {
+		t.Fatalf("Reset kept a buffer")
+	}
+	r.Next(first)
+	if _, _, _, err := r.Next(bad); err == nil || r.frag != nil {
+		t.Fatalf(
+			"after error %v the buffer is still held",
+			err,
+		)
+	}
+}
