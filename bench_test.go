@@ -37,8 +37,7 @@ func BenchmarkRoundTripServerNow(b *testing.B) {
 	if err := s.Listen(); err != nil {
 		b.Fatal(err)
 	}
-	t := &testing.T{}
-	c := dialWS(t, s)
+	c := dialWS(b, s)
 	req := maskedFrame(true, ws.OpText, []byte(nowReq), true)
 	b.ReportAllocs()
 	for b.Loop() {

@@ -37,13 +37,13 @@ func startServer(t *testing.T, cfg Config) *Server {
 // wsClient is a raw-frame WebSocket client: it writes exactly the bytes a test asks for
 // and reads whole frames, so tests see what is on the wire.
 type wsClient struct {
-	t    *testing.T
+	t    testing.TB
 	conn net.Conn
 	br   *bufio.Reader
 }
 
 // dialWS opens a TCP connection to s and completes the opening handshake.
-func dialWS(t *testing.T, s *Server) *wsClient {
+func dialWS(t testing.TB, s *Server) *wsClient {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

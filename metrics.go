@@ -39,8 +39,8 @@ func (s *Server) metricsRegistry() *prometheus.Registry {
 }
 
 // serveMetrics serves /metrics on addr in the background (a separate, ordinary net/http
-// listener: scrapes are rare, so they do not go through the epoll loop). It returns the
-// bound address.
+// listener: scrapes are rare, so they do not go through the epoll loop) until Shutdown.
+// It returns the bound address.
 func (s *Server) serveMetrics(addr string) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -49,6 +49,7 @@ func (s *Server) serveMetrics(addr string) (net.Addr, error) {
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(s.metricsRegistry(), promhttp.HandlerOpts{}))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	s.metricsSrv.Store(srv)
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("metrics server stopped", "err", err)

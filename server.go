@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"strconv"
 	"sync/atomic"
@@ -105,6 +106,7 @@ type Server struct {
 	rooms   *room.Engine
 	started time.Time
 
+	metricsSrv   atomic.Pointer[http.Server] // set by serveMetrics
 	shuttingDown atomic.Bool
 	slowClosed   atomic.Int64 // clients closed with 1011 for exceeding MaxQueuedBytes
 }
@@ -158,6 +160,9 @@ func (s *Server) Addr() net.Addr { return s.poll.Addr() }
 // connections that had to be closed by force.
 func (s *Server) Shutdown(timeout time.Duration) int {
 	s.shuttingDown.Store(true)
+	if m := s.metricsSrv.Load(); m != nil {
+		m.Close()
+	}
 	s.poll.ForEach(func(c *netpoll.Conn) {
 		c.Close(closeShutdown) // a client still in its handshake gets the close frame too: harmless
 	})
