@@ -220,3 +220,54 @@ func TestNonReadingSubscriberDoesNotStallFanout(t *testing.T) {
 	}
 	eventually(t, "the non-reading subscriber to be closed", func() bool { return s.slowClosed.Load() == 1 })
 }
+
+// An accept storm (2,000 connections dialled at once) shares the epoll loop with
+// established connections: an established client's requests keep being answered while
+// the storm is accepted, and every stormer completes its handshake.
+func TestAcceptStormDoesNotStarveEstablished(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dialWS(t, s)
+	const storm = 2000
+	var wg sync.WaitGroup
+	errs := make(chan error, storm)
+	var conns sync.Map
+	for i := range storm {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			conn, _, _, err := ws.Dialer{}.Dial(ctx, "ws://"+s.Addr().String())
+			if err != nil {
+				errs <- err
+				return
+			}
+			conns.Store(i, conn)
+		}()
+	}
+	answered := 0
+	for done := false; !done; {
+		if m := c.request(nowReq); m["room"] != "r1" {
+			t.Fatalf("established client got %v", m)
+		}
+		answered++
+		select {
+		case <-waitCh(&wg):
+			done = true
+		default:
+		}
+	}
+	close(errs)
+	for err := range errs {
+		t.Fatalf("storm dial: %v", err)
+	}
+	conns.Range(func(_, v any) bool { v.(net.Conn).Close(); return true })
+	t.Logf("%d requests answered during the storm", answered)
+}
+
+// waitCh returns a channel closed when wg is done.
+func waitCh(wg *sync.WaitGroup) <-chan struct{} {
+	ch := make(chan struct{})
+	go func() { wg.Wait(); close(ch) }()
+	return ch
+}
