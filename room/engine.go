@@ -101,8 +101,7 @@ type Engine struct {
 	cfg      Config
 	node     []byte // JSON string of cfg.Node
 	filters  *filter.Engine
-	fanPool  sync.Pool        // *fanout
-	idsPool  sync.Pool        // *[]string
+	free     chan *fanout     // idle fanouts (a free list: unlike sync.Pool, GC and -race never empty it)
 	mu       sync.RWMutex     // guards rooms
 	rooms    map[string]*room // roomId -> room; may briefly hold a dead room
 	numRooms atomic.Int64     // live rooms
@@ -117,13 +116,7 @@ func NewEngine(cfg Config) *Engine {
 		filters: filter.NewEngine(filter.Config{MaxConditions: cfg.MaxConditions}),
 		rooms:   map[string]*room{},
 	}
-	e.fanPool.New = func() any {
-		f := &fanout{pool: &e.fanPool}
-		f.help = f.helper
-		f.refs.Store(1)
-		return f
-	}
-	e.idsPool.New = func() any { s := make([]string, 0, 16); return &s }
+	e.free = make(chan *fanout, 64)
 	return e
 }
 
@@ -777,20 +770,14 @@ func (e *Engine) Publish(r *Request) ([]byte, error) {
 			docID = v.Str
 		}
 	}
-	idsp := e.idsPool.Get().(*[]string)
-	ids := e.filters.Test(index+"/"+collection, src, docID, (*idsp)[:0])
-	defer func() {
-		clear(ids)
-		*idsp = ids[:0]
-		e.idsPool.Put(idsp)
-	}()
-	if len(ids) == 0 {
+	f := e.getFanout()
+	f.ids = e.filters.Test(index+"/"+collection, src, docID, f.ids)
+	if len(f.ids) == 0 {
+		f.release()
 		return publishedResult, nil
 	}
-
-	f := e.fanPool.Get().(*fanout)
 	e.mu.RLock()
-	for _, id := range ids {
+	for _, id := range f.ids {
 		if rm := e.rooms[id]; rm != nil {
 			f.rooms = append(f.rooms, rm)
 		}
@@ -860,7 +847,7 @@ func (e *Engine) appendDocument(dst []byte, r *Request, src []byte, index, colle
 // notifyUserLocked sends a user notification (spec section 8.2) to the channels of rm
 // whose users option is all or user. rm.mu must be held for writing.
 func (e *Engine) notifyUserLocked(rm *room, user uint8, count int, ts int64, volatile []byte, action string) {
-	f := e.fanPool.Get().(*fanout)
+	f := e.getFanout()
 	var payload []byte
 	for _, ch := range rm.channels {
 		if len(ch.subs) == 0 || (ch.users != optAll && ch.users != user) {

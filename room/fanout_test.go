@@ -128,7 +128,7 @@ func TestPublishAllocsDoNotGrowWithSubscribers(t *testing.T) {
 	allocs := func(n int, spread func(func()) bool) float64 {
 		e := newTestEngine(t, Config{Spread: spread})
 		fillChannel(t, e, n)
-		return testing.AllocsPerRun(200, func() {
+		return testing.AllocsPerRun(50, func() {
 			if _, err := e.Publish(&pubReq); err != nil {
 				t.Fatal(err)
 			}
