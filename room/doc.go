@@ -13,9 +13,11 @@
 // (Subscriber.Deliver has returned for all of them) before the action returns, so the
 // server that queues the response afterwards keeps Kuzzle's order (spec section 4):
 // notifications of a publish, and the "user in"/"user out" notifications of a
-// subscribe/unsubscribe, precede the response. For one channel, notifications are
-// delivered in a single order to all its subscribers: user notifications are
-// delivered under the room's write lock, publish notifications under its read lock.
+// subscribe/unsubscribe, precede the response. User notifications are delivered under
+// the room's write lock, so they are ordered with everything else on the room;
+// publishes deliver under its read lock, so two publishes running at the same time
+// (as Kuzzle runs requests concurrently) may reach two subscribers in different
+// orders. A server that wants one connection's requests in order runs them in order.
 //
 // # Model
 //
