@@ -38,7 +38,9 @@ func FuzzActions(f *testing.F) {
 			s.take(t)
 		}
 		me := e.Connect("me", &fakeSub{})
-		res, err := e.Handle(action, req(t, me, envelope))
+		r := &Request{Conn: me}
+		r.FillFromEnvelope([]byte(envelope))
+		res, err := e.Handle(action, r)
 		if err != nil {
 			var ke *Error
 			if !errors.As(err, &ke) || ke.Status == 0 || !json.Valid(ke.AppendJSON(nil)) {
