@@ -652,8 +652,9 @@ func (e *Engine) Unsubscribe(r *Request) ([]byte, error) {
 
 // Disconnect removes every subscription of c, as Kuzzle does when a connection closes
 // (spec section 7.11): "user out" notifications to the remaining members, empty rooms
-// deleted. Later subscriptions on c are refused (nil result). Calling it again is a
-// no-op.
+// deleted. Later subscriptions on c are refused (nil result). Once Disconnect has
+// returned, c's Subscriber gets no more deliveries: a publish delivering to it holds
+// a lock that Disconnect waits for. Calling it again is a no-op.
 func (e *Engine) Disconnect(c *Conn) {
 	c.mu.Lock()
 	if c.closed {

@@ -466,3 +466,32 @@ func TestFillFromEnvelope(t *testing.T) {
 		t.Errorf("fields not reset: %+v", r)
 	}
 }
+
+func TestUserNotificationDispatchByUsersOption(t *testing.T) {
+	tests := []struct {
+		users string
+		want  []string // "user" values received, in order
+	}{
+		{users: `"all"`, want: []string{"in", "out"}},
+		{users: `"in"`, want: []string{"in"}},
+		{users: `"out"`, want: []string{"out"}},
+		{users: `"none"`, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.users, func(t *testing.T) {
+			e := newTestEngine(t, Config{})
+			w := &fakeSub{}
+			subscribe(t, e, e.Connect("watcher", w), `{"index":"idx","collection":"col","body":{},"users":`+tt.users+`}`)
+			other := e.Connect("other", &fakeSub{})
+			roomID, _ := subscribe(t, e, other, `{"index":"idx","collection":"col","body":{}}`)
+			do(t, e, "unsubscribe", req(t, other, `{"body":{"roomId":"`+roomID+`"}}`))
+			var got []string
+			for _, f := range w.take(t) {
+				got = append(got, gjson.Get(f, "user").Str)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("watcher with users %s got %v, want %v", tt.users, got, tt.want)
+			}
+		})
+	}
+}
