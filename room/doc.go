@@ -42,20 +42,21 @@
 //
 // # Locks
 //
-// Three kinds of mutex, always taken in this order, and never two of one kind except
-// as said:
+// Lock order: room.mu, then Conn.mu. Engine.mu is never held together with either.
 //
-//  1. Engine.mu (RWMutex) guards the roomId -> room index. It is held alone: released
-//     before any room lock is taken. (The filter engine's own lock nests inside it in
-//     Store and Remove.)
-//  2. room.mu (RWMutex) guards a room's channels, members and channel slices. Writers
-//     (subscribe, join, unsubscribe, disconnect) hold one room at a time, and deliver
-//     user notifications while holding it. A publish read-locks all the rooms its
-//     document matched, in ascending roomId order, and keeps them read-locked until
-//     every notification is delivered: subscriptions to those rooms wait for the
-//     delivery (microseconds per thousand subscribers), other rooms do not.
-//  3. Conn.mu guards a connection's closed flag and room set; it is taken inside
-//     room.mu, or alone.
+//   - Engine.mu (RWMutex) guards the roomId -> room index. It is taken alone and
+//     released before any room lock; only the filter engine's own lock nests inside
+//     it (Store and Remove). Matching (filter.Engine.Test) runs with no lock of ours.
+//   - room.mu (RWMutex) guards a room's channels, members and channel slices.
+//     Writers (subscribe, join, unsubscribe, disconnect) hold one room at a time, and
+//     deliver user notifications while holding it. A publish read-locks all the rooms
+//     its document matched, in ascending roomId order (so readers never form a cycle
+//     with writers), and keeps them read-locked until every notification is
+//     delivered: subscriptions to those rooms wait for the delivery (microseconds per
+//     thousand subscribers), other rooms do not.
+//   - Conn.mu guards a connection's closed flag and room set; it is taken inside
+//     room.mu, or alone (Disconnect takes the set, releases Conn.mu, then locks each
+//     room).
 //
 // Subscriber.Deliver runs under room locks: it must not block and must not call the
 // Engine.
