@@ -127,9 +127,9 @@ type Conn struct {
 	id  string
 	sub Subscriber
 
-	mu     sync.Mutex        // guards closed, rooms
-	closed bool              // set by Disconnect; later subscriptions are refused
-	rooms  map[*room]*member // rooms this connection is in
+	mu     sync.Mutex // guards closed, rooms and the connPos of its members
+	closed bool       // set by Disconnect; later subscriptions are refused
+	rooms  []*member  // its presence in each room; members[i].connPos == i
 }
 
 // Connect registers a new connection. id is its connection id, used in the message
@@ -273,8 +273,22 @@ type channel struct {
 // member is one connection's presence in one room.
 type member struct {
 	conn     *Conn
+	room     *room
+	connPos  int    // index in conn.rooms, guarded by conn.mu
 	volatile []byte // copy of the volatile of its first subscription; nil = null
-	slots    []slot // channels joined
+	slots    []slot // channels joined; starts on slot0, no allocation for the first
+	slot0    [1]slot
+}
+
+// removeLocked deletes m from c.rooms in O(1). c.mu must be held.
+func (c *Conn) removeLocked(m *member) {
+	last := len(c.rooms) - 1
+	if i := m.connPos; i != last {
+		mv := c.rooms[last]
+		c.rooms[i], mv.connPos = mv, i
+	}
+	c.rooms[last] = nil
+	c.rooms = c.rooms[:last]
 }
 
 type slot struct {
@@ -528,14 +542,12 @@ func (e *Engine) enter(r *Request, id string, n *filter.Normalized, index, colle
 				}
 				return nil, nil
 			}
-			m = &member{conn: c}
+			m = &member{conn: c, room: rm, connPos: len(c.rooms)}
+			m.slots = m.slot0[:0]
 			if r.Volatile != nil {
 				m.volatile = slices.Clone(r.Volatile)
 			}
-			if c.rooms == nil {
-				c.rooms = map[*room]*member{}
-			}
-			c.rooms[rm] = m
+			c.rooms = append(c.rooms, m)
 			c.mu.Unlock()
 			rm.members[c] = m
 		}
@@ -665,8 +677,8 @@ func (e *Engine) Disconnect(c *Conn) {
 	rooms := c.rooms
 	c.rooms = nil
 	c.mu.Unlock()
-	for rm := range rooms {
-		e.leave(rm, c)
+	for _, m := range rooms {
+		e.leave(m.room, c)
 	}
 }
 
@@ -679,7 +691,9 @@ func (e *Engine) leave(rm *room, c *Conn) bool {
 		return false
 	}
 	c.mu.Lock()
-	delete(c.rooms, rm)
+	if !c.closed { // else Disconnect took c.rooms and is leaving each room
+		c.removeLocked(m)
+	}
 	c.mu.Unlock()
 	for _, s := range m.slots {
 		s.ch.remove(s.pos)
