@@ -132,9 +132,10 @@ type Conn struct {
 	rooms  []*member  // its presence in each room; members[i].connPos == i
 }
 
-// Connect registers a new connection. id is its connection id, used in the message
-// of core.realtime.not_subscribed (Kuzzle uses a UUID); sub receives its
-// notifications. Connect allocates only the Conn itself.
+// Connect returns the handle of a newly opened connection. id is its connection id,
+// used in the message of core.realtime.not_subscribed (Kuzzle uses a UUID); sub
+// receives its notifications. The engine keeps no reference to the Conn until it
+// subscribes, so a connection that never subscribes costs only the Conn itself.
 func (e *Engine) Connect(id string, sub Subscriber) *Conn {
 	return &Conn{id: id, sub: sub}
 }
@@ -214,6 +215,9 @@ func (r *Request) FillFromEnvelope(msg []byte) {
 // api.process.action_not_found. A nil result with a nil error (subscribe, join on a
 // connection already disconnected) means the connection is gone: send nothing.
 func (e *Engine) Handle(action string, r *Request) ([]byte, error) {
+	if r == nil {
+		r = &Request{}
+	}
 	switch action {
 	case "subscribe":
 		return e.Subscribe(r)
