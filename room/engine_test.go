@@ -495,3 +495,65 @@ func TestUserNotificationDispatchByUsersOption(t *testing.T) {
 		})
 	}
 }
+
+func TestMembershipBookkeeping(t *testing.T) {
+	t.Run("connection in several rooms", func(t *testing.T) {
+		e := newTestEngine(t, Config{})
+		s := &fakeSub{}
+		x := e.Connect("x", s)
+		var ids []string
+		for _, body := range []string{`{}`, `{"equals":{"foo":"bar"}}`, `{"equals":{"n":1}}`} {
+			id, _ := subscribe(t, e, x, `{"index":"idx","collection":"col","body":`+body+`}`)
+			ids = append(ids, id)
+		}
+		do(t, e, "unsubscribe", req(t, x, `{"body":{"roomId":"`+ids[0]+`"}}`))
+		do(t, e, "publish", req(t, x, `{"index":"idx","collection":"col","body":{"foo":"bar","n":1}}`))
+		var rooms []string
+		for _, f := range s.take(t) {
+			rooms = append(rooms, strings.Split(gjson.Get(f, "room").Str, "-")[0])
+		}
+		if strings.Join(rooms, ",") != ids[1]+","+ids[2] && strings.Join(rooms, ",") != ids[2]+","+ids[1] {
+			t.Errorf("notified rooms %v, want %v", rooms, ids[1:])
+		}
+		do(t, e, "unsubscribe", req(t, x, `{"body":{"roomId":"`+ids[2]+`"}}`))
+		if e.Rooms() != 1 {
+			t.Errorf("rooms = %d, want 1", e.Rooms())
+		}
+		e.Disconnect(x)
+		if e.Rooms() != 0 {
+			t.Errorf("rooms = %d after disconnect, want 0", e.Rooms())
+		}
+	})
+	t.Run("large channel shrinking", func(t *testing.T) {
+		e := newTestEngine(t, Config{})
+		const n = 200
+		subs := make([]*fakeSub, n)
+		conns := make([]*Conn, n)
+		var roomID string
+		for i := range subs {
+			subs[i] = &fakeSub{}
+			conns[i] = e.Connect("c", subs[i])
+			roomID, _ = subscribe(t, e, conns[i], `{"index":"idx","collection":"col","body":{}}`)
+		}
+		// Leave in a scrambled order, keeping every 20th member.
+		for k := range n {
+			i := (k * 37) % n
+			if i%20 != 0 {
+				do(t, e, "unsubscribe", req(t, conns[i], `{"body":{"roomId":"`+roomID+`"}}`))
+			}
+		}
+		if got := do(t, e, "count", req(t, conns[0], `{"body":{"roomId":"`+roomID+`"}}`)); got != `{"count":10}` {
+			t.Errorf("count = %s", got)
+		}
+		do(t, e, "publish", req(t, conns[0], `{"index":"idx","collection":"col","body":{}}`))
+		for i, s := range subs {
+			want := 0
+			if i%20 == 0 {
+				want = 1
+			}
+			if got := len(s.take(t)); got != want {
+				t.Errorf("member %d got %d notifications, want %d", i, got, want)
+			}
+		}
+	})
+}
