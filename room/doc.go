@@ -13,9 +13,11 @@
 // (Subscriber.Deliver has returned for all of them) before the action returns, so the
 // server that queues the response afterwards keeps Kuzzle's order (spec section 4):
 // notifications of a publish, and the "user in"/"user out" notifications of a
-// subscribe/unsubscribe, precede the response. For one channel, notifications are
-// delivered in a single order to all its subscribers: user notifications are
-// delivered under the room's write lock, publish notifications under its read lock.
+// subscribe/unsubscribe, precede the response. User notifications are delivered under
+// the room's write lock, so they are ordered with everything else on the room;
+// publishes deliver under its read lock, so two publishes running at the same time
+// (as Kuzzle runs requests concurrently) may reach two subscribers in different
+// orders. A server that wants one connection's requests in order runs them in order.
 //
 // # Model
 //
@@ -40,20 +42,21 @@
 //
 // # Locks
 //
-// Three kinds of mutex, always taken in this order, and never two of one kind except
-// as said:
+// Lock order: room.mu, then Conn.mu. Engine.mu is never held together with either.
 //
-//  1. Engine.mu (RWMutex) guards the roomId -> room index. It is held alone: released
-//     before any room lock is taken. (The filter engine's own lock nests inside it in
-//     Store and Remove.)
-//  2. room.mu (RWMutex) guards a room's channels, members and channel slices. Writers
-//     (subscribe, join, unsubscribe, disconnect) hold one room at a time, and deliver
-//     user notifications while holding it. A publish read-locks all the rooms its
-//     document matched, in ascending roomId order, and keeps them read-locked until
-//     every notification is delivered: subscriptions to those rooms wait for the
-//     delivery (microseconds per thousand subscribers), other rooms do not.
-//  3. Conn.mu guards a connection's closed flag and room set; it is taken inside
-//     room.mu, or alone.
+//   - Engine.mu (RWMutex) guards the roomId -> room index. It is taken alone and
+//     released before any room lock; only the filter engine's own lock nests inside
+//     it (Store and Remove). Matching (filter.Engine.Test) runs with no lock of ours.
+//   - room.mu (RWMutex) guards a room's channels, members and channel slices.
+//     Writers (subscribe, join, unsubscribe, disconnect) hold one room at a time, and
+//     deliver user notifications while holding it. A publish read-locks all the rooms
+//     its document matched, in ascending roomId order (so readers never form a cycle
+//     with writers), and keeps them read-locked until every notification is
+//     delivered: subscriptions to those rooms wait for the delivery (microseconds per
+//     thousand subscribers), other rooms do not.
+//   - Conn.mu guards a connection's closed flag and room set; it is taken inside
+//     room.mu, or alone (Disconnect takes the set, releases Conn.mu, then locks each
+//     room).
 //
 // Subscriber.Deliver runs under room locks: it must not block and must not call the
 // Engine.

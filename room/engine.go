@@ -101,8 +101,7 @@ type Engine struct {
 	cfg      Config
 	node     []byte // JSON string of cfg.Node
 	filters  *filter.Engine
-	fanPool  sync.Pool        // *fanout
-	idsPool  sync.Pool        // *[]string
+	free     chan *fanout     // idle fanouts (a free list: unlike sync.Pool, GC and -race never empty it)
 	mu       sync.RWMutex     // guards rooms
 	rooms    map[string]*room // roomId -> room; may briefly hold a dead room
 	numRooms atomic.Int64     // live rooms
@@ -117,13 +116,7 @@ func NewEngine(cfg Config) *Engine {
 		filters: filter.NewEngine(filter.Config{MaxConditions: cfg.MaxConditions}),
 		rooms:   map[string]*room{},
 	}
-	e.fanPool.New = func() any {
-		f := &fanout{pool: &e.fanPool}
-		f.help = f.helper
-		f.refs.Store(1)
-		return f
-	}
-	e.idsPool.New = func() any { s := make([]string, 0, 16); return &s }
+	e.free = make(chan *fanout, 64)
 	return e
 }
 
@@ -134,14 +127,15 @@ type Conn struct {
 	id  string
 	sub Subscriber
 
-	mu     sync.Mutex        // guards closed, rooms
-	closed bool              // set by Disconnect; later subscriptions are refused
-	rooms  map[*room]*member // rooms this connection is in
+	mu     sync.Mutex // guards closed, rooms and the connPos of its members
+	closed bool       // set by Disconnect; later subscriptions are refused
+	rooms  []*member  // its presence in each room; members[i].connPos == i
 }
 
-// Connect registers a new connection. id is its connection id, used in the message
-// of core.realtime.not_subscribed (Kuzzle uses a UUID); sub receives its
-// notifications. Connect allocates only the Conn itself.
+// Connect returns the handle of a newly opened connection. id is its connection id,
+// used in the message of core.realtime.not_subscribed (Kuzzle uses a UUID); sub
+// receives its notifications. The engine keeps no reference to the Conn until it
+// subscribes, so a connection that never subscribes costs only the Conn itself.
 func (e *Engine) Connect(id string, sub Subscriber) *Conn {
 	return &Conn{id: id, sub: sub}
 }
@@ -179,12 +173,51 @@ type Request struct {
 	Timestamp []byte
 }
 
+// FillFromEnvelope sets every argument field of r (all but Conn) from msg, a request
+// envelope (a JSON object, spec section 5.1), in one pass over its top-level keys and
+// without allocating: the fields alias msg, which must stay unmodified until the
+// action returns. Absent keys leave nil fields; when a key is repeated the last one
+// wins, as with JSON.parse. msg must be valid JSON (gjson.ValidBytes).
+func (r *Request) FillFromEnvelope(msg []byte) {
+	*r = Request{Conn: r.Conn}
+	view(msg).ForEach(func(k, v gjson.Result) bool {
+		if v.Index <= 0 {
+			return true // cannot happen for a parsed object; keep the field absent
+		}
+		raw := msg[v.Index : v.Index+len(v.Raw) : v.Index+len(v.Raw)]
+		switch k.Str {
+		case "requestId":
+			r.RequestID = raw
+		case "index":
+			r.Index = raw
+		case "collection":
+			r.Collection = raw
+		case "_id":
+			r.ID = raw
+		case "body":
+			r.Body = raw
+		case "scope":
+			r.Scope = raw
+		case "users":
+			r.Users = raw
+		case "volatile":
+			r.Volatile = raw
+		case "timestamp":
+			r.Timestamp = raw
+		}
+		return true
+	})
+}
+
 // Handle runs the realtime controller action (spec section 7) and returns its result:
 // the raw JSON of the response's `result`. Results may be shared: do not modify them.
 // A non-nil error is always a *Error. Unknown actions fail with
 // api.process.action_not_found. A nil result with a nil error (subscribe, join on a
 // connection already disconnected) means the connection is gone: send nothing.
 func (e *Engine) Handle(action string, r *Request) ([]byte, error) {
+	if r == nil {
+		r = &Request{}
+	}
 	switch action {
 	case "subscribe":
 		return e.Subscribe(r)
@@ -244,8 +277,22 @@ type channel struct {
 // member is one connection's presence in one room.
 type member struct {
 	conn     *Conn
+	room     *room
+	connPos  int    // index in conn.rooms, guarded by conn.mu
 	volatile []byte // copy of the volatile of its first subscription; nil = null
-	slots    []slot // channels joined
+	slots    []slot // channels joined; starts on slot0, no allocation for the first
+	slot0    [1]slot
+}
+
+// removeLocked deletes m from c.rooms in O(1). c.mu must be held.
+func (c *Conn) removeLocked(m *member) {
+	last := len(c.rooms) - 1
+	if i := m.connPos; i != last {
+		mv := c.rooms[last]
+		c.rooms[i], mv.connPos = mv, i
+	}
+	c.rooms[last] = nil
+	c.rooms = c.rooms[:last]
 }
 
 type slot struct {
@@ -339,8 +386,9 @@ var (
 
 func present(raw []byte) bool { return raw != nil && string(raw) != "null" }
 
-// stringArg returns the string argument name (aliasing raw: clone it to keep it): a falsy value is missing (Kuzzle's
-// `if (!args.index)`), another non-string is invalid_type.
+// stringArg returns the string argument name (aliasing raw: clone it to keep it).
+// A falsy value is missing (Kuzzle's `if (!args.index)`), another non-string is
+// invalid_type.
 func stringArg(raw []byte, name string) (string, error) {
 	if !truthy(raw) {
 		return "", NewError("api.assert.missing_argument", name)
@@ -498,14 +546,12 @@ func (e *Engine) enter(r *Request, id string, n *filter.Normalized, index, colle
 				}
 				return nil, nil
 			}
-			m = &member{conn: c}
+			m = &member{conn: c, room: rm, connPos: len(c.rooms)}
+			m.slots = m.slot0[:0]
 			if r.Volatile != nil {
 				m.volatile = slices.Clone(r.Volatile)
 			}
-			if c.rooms == nil {
-				c.rooms = map[*room]*member{}
-			}
-			c.rooms[rm] = m
+			c.rooms = append(c.rooms, m)
 			c.mu.Unlock()
 			rm.members[c] = m
 		}
@@ -622,8 +668,9 @@ func (e *Engine) Unsubscribe(r *Request) ([]byte, error) {
 
 // Disconnect removes every subscription of c, as Kuzzle does when a connection closes
 // (spec section 7.11): "user out" notifications to the remaining members, empty rooms
-// deleted. Later subscriptions on c are refused (nil result). Calling it again is a
-// no-op.
+// deleted. Later subscriptions on c are refused (nil result). Once Disconnect has
+// returned, c's Subscriber gets no more deliveries: a publish delivering to it holds
+// a lock that Disconnect waits for. Calling it again is a no-op.
 func (e *Engine) Disconnect(c *Conn) {
 	c.mu.Lock()
 	if c.closed {
@@ -634,8 +681,8 @@ func (e *Engine) Disconnect(c *Conn) {
 	rooms := c.rooms
 	c.rooms = nil
 	c.mu.Unlock()
-	for rm := range rooms {
-		e.leave(rm, c)
+	for _, m := range rooms {
+		e.leave(m.room, c)
 	}
 }
 
@@ -648,7 +695,9 @@ func (e *Engine) leave(rm *room, c *Conn) bool {
 		return false
 	}
 	c.mu.Lock()
-	delete(c.rooms, rm)
+	if !c.closed { // else Disconnect took c.rooms and is leaving each room
+		c.removeLocked(m)
+	}
 	c.mu.Unlock()
 	for _, s := range m.slots {
 		s.ch.remove(s.pos)
@@ -777,20 +826,14 @@ func (e *Engine) Publish(r *Request) ([]byte, error) {
 			docID = v.Str
 		}
 	}
-	idsp := e.idsPool.Get().(*[]string)
-	ids := e.filters.Test(index+"/"+collection, src, docID, (*idsp)[:0])
-	defer func() {
-		clear(ids)
-		*idsp = ids[:0]
-		e.idsPool.Put(idsp)
-	}()
-	if len(ids) == 0 {
+	f := e.getFanout()
+	f.ids = e.filters.Test(index+"/"+collection, src, docID, f.ids)
+	if len(f.ids) == 0 {
+		f.release()
 		return publishedResult, nil
 	}
-
-	f := e.fanPool.Get().(*fanout)
 	e.mu.RLock()
-	for _, id := range ids {
+	for _, id := range f.ids {
 		if rm := e.rooms[id]; rm != nil {
 			f.rooms = append(f.rooms, rm)
 		}
@@ -860,7 +903,7 @@ func (e *Engine) appendDocument(dst []byte, r *Request, src []byte, index, colle
 // notifyUserLocked sends a user notification (spec section 8.2) to the channels of rm
 // whose users option is all or user. rm.mu must be held for writing.
 func (e *Engine) notifyUserLocked(rm *room, user uint8, count int, ts int64, volatile []byte, action string) {
-	f := e.fanPool.Get().(*fanout)
+	f := e.getFanout()
 	var payload []byte
 	for _, ch := range rm.channels {
 		if len(ch.subs) == 0 || (ch.users != optAll && ch.users != user) {

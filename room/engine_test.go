@@ -435,3 +435,125 @@ func TestDisconnect(t *testing.T) {
 		t.Errorf("rooms = %d after everyone left", e.Rooms())
 	}
 }
+
+func TestFillFromEnvelope(t *testing.T) {
+	msg := []byte(`{"action":"subscribe","body":{"equals":{"foo":"bar"}},"collection":"col","controller":"realtime","index":"idx","users":"all","scope":null,"_id":"x","timestamp":12,"volatile":{"who":"A"},"requestId":"77d2be55","index":"idx2"}`)
+	c := &Conn{id: "c"}
+	r := Request{Conn: c, Users: []byte(`"stale"`)}
+	if n := testing.AllocsPerRun(10, func() { r.FillFromEnvelope(msg) }); n != 0 {
+		t.Errorf("FillFromEnvelope allocates %.0f times", n)
+	}
+	r.FillFromEnvelope(msg)
+	got := map[string]string{
+		"Conn kept": map[bool]string{true: "yes"}[r.Conn == c],
+		"RequestID": string(r.RequestID), "Index": string(r.Index), "Collection": string(r.Collection),
+		"ID": string(r.ID), "Body": string(r.Body), "Scope": string(r.Scope), "Users": string(r.Users),
+		"Volatile": string(r.Volatile), "Timestamp": string(r.Timestamp),
+	}
+	want := map[string]string{
+		"Conn kept": "yes",
+		"RequestID": `"77d2be55"`, "Index": `"idx2"`, "Collection": `"col"`,
+		"ID": `"x"`, "Body": `{"equals":{"foo":"bar"}}`, "Scope": `null`, "Users": `"all"`,
+		"Volatile": `{"who":"A"}`, "Timestamp": `12`,
+	}
+	for k, w := range want {
+		if got[k] != w {
+			t.Errorf("%s = %s, want %s", k, got[k], w)
+		}
+	}
+	r.FillFromEnvelope([]byte(`{"controller":"realtime","action":"list"}`))
+	if r.Index != nil || r.Body != nil || r.Users != nil || r.Conn != c {
+		t.Errorf("fields not reset: %+v", r)
+	}
+}
+
+func TestUserNotificationDispatchByUsersOption(t *testing.T) {
+	tests := []struct {
+		users string
+		want  []string // "user" values received, in order
+	}{
+		{users: `"all"`, want: []string{"in", "out"}},
+		{users: `"in"`, want: []string{"in"}},
+		{users: `"out"`, want: []string{"out"}},
+		{users: `"none"`, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.users, func(t *testing.T) {
+			e := newTestEngine(t, Config{})
+			w := &fakeSub{}
+			subscribe(t, e, e.Connect("watcher", w), `{"index":"idx","collection":"col","body":{},"users":`+tt.users+`}`)
+			other := e.Connect("other", &fakeSub{})
+			roomID, _ := subscribe(t, e, other, `{"index":"idx","collection":"col","body":{}}`)
+			do(t, e, "unsubscribe", req(t, other, `{"body":{"roomId":"`+roomID+`"}}`))
+			var got []string
+			for _, f := range w.take(t) {
+				got = append(got, gjson.Get(f, "user").Str)
+			}
+			if strings.Join(got, ",") != strings.Join(tt.want, ",") {
+				t.Errorf("watcher with users %s got %v, want %v", tt.users, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestMembershipBookkeeping(t *testing.T) {
+	t.Run("connection in several rooms", func(t *testing.T) {
+		e := newTestEngine(t, Config{})
+		s := &fakeSub{}
+		x := e.Connect("x", s)
+		var ids []string
+		for _, body := range []string{`{}`, `{"equals":{"foo":"bar"}}`, `{"equals":{"n":1}}`} {
+			id, _ := subscribe(t, e, x, `{"index":"idx","collection":"col","body":`+body+`}`)
+			ids = append(ids, id)
+		}
+		do(t, e, "unsubscribe", req(t, x, `{"body":{"roomId":"`+ids[0]+`"}}`))
+		do(t, e, "publish", req(t, x, `{"index":"idx","collection":"col","body":{"foo":"bar","n":1}}`))
+		var rooms []string
+		for _, f := range s.take(t) {
+			rooms = append(rooms, strings.Split(gjson.Get(f, "room").Str, "-")[0])
+		}
+		if strings.Join(rooms, ",") != ids[1]+","+ids[2] && strings.Join(rooms, ",") != ids[2]+","+ids[1] {
+			t.Errorf("notified rooms %v, want %v", rooms, ids[1:])
+		}
+		do(t, e, "unsubscribe", req(t, x, `{"body":{"roomId":"`+ids[2]+`"}}`))
+		if e.Rooms() != 1 {
+			t.Errorf("rooms = %d, want 1", e.Rooms())
+		}
+		e.Disconnect(x)
+		if e.Rooms() != 0 {
+			t.Errorf("rooms = %d after disconnect, want 0", e.Rooms())
+		}
+	})
+	t.Run("large channel shrinking", func(t *testing.T) {
+		e := newTestEngine(t, Config{})
+		const n = 200
+		subs := make([]*fakeSub, n)
+		conns := make([]*Conn, n)
+		var roomID string
+		for i := range subs {
+			subs[i] = &fakeSub{}
+			conns[i] = e.Connect("c", subs[i])
+			roomID, _ = subscribe(t, e, conns[i], `{"index":"idx","collection":"col","body":{}}`)
+		}
+		// Leave in a scrambled order, keeping every 20th member.
+		for k := range n {
+			i := (k * 37) % n
+			if i%20 != 0 {
+				do(t, e, "unsubscribe", req(t, conns[i], `{"body":{"roomId":"`+roomID+`"}}`))
+			}
+		}
+		if got := do(t, e, "count", req(t, conns[0], `{"body":{"roomId":"`+roomID+`"}}`)); got != `{"count":10}` {
+			t.Errorf("count = %s", got)
+		}
+		do(t, e, "publish", req(t, conns[0], `{"index":"idx","collection":"col","body":{}}`))
+		for i, s := range subs {
+			want := 0
+			if i%20 == 0 {
+				want = 1
+			}
+			if got := len(s.take(t)); got != want {
+				t.Errorf("member %d got %d notifications, want %d", i, got, want)
+			}
+		}
+	})
+}

@@ -6,18 +6,33 @@ import (
 )
 
 // fanout is one batch of notifications: chunks of (frame, subscribers) delivered by
-// the caller and by up to Config.MaxSpread helper tasks. It is pooled; helper tasks
-// that start late hold a reference so that it is not reused under them.
+// the caller and by up to Config.MaxSpread helper tasks, plus the scratch slices of a
+// publish. It is recycled through Engine.free; helper tasks that start late hold a
+// reference so that it is not reused under them.
 type fanout struct {
 	chunks []chunk
-	total  int // subscribers in chunks
-	rooms  []*room
+	total  int      // subscribers in chunks
+	ids    []string // publish: matching filter ids
+	rooms  []*room  // publish: matching rooms, read-locked during delivery
 
 	next atomic.Int64   // index of the next unclaimed chunk
 	wg   sync.WaitGroup // one count per chunk
 	refs atomic.Int32   // caller + helper tasks still holding f
 	help func()         // f.helper, bound once so that Spread(f.help) does not allocate
-	pool *sync.Pool
+	free chan *fanout   // the engine's free list
+}
+
+// getFanout returns an idle fanout, recycled when possible.
+func (e *Engine) getFanout() *fanout {
+	select {
+	case f := <-e.free:
+		return f
+	default:
+		f := &fanout{free: e.free}
+		f.help = f.helper
+		f.refs.Store(1)
+		return f
+	}
 }
 
 // chunk is a part of one channel's subscribers and the frame they all get.
@@ -99,14 +114,24 @@ func (f *fanout) helper() {
 	f.release()
 }
 
-// release drops one reference; the last one returns f to its pool.
+// release drops one reference; the last one recycles f.
 func (f *fanout) release() {
 	if f.refs.Add(-1) != 0 {
 		return
 	}
+	if cap(f.chunks) > maxKeptChunks {
+		f.chunks = nil
+	}
 	clear(f.chunks)
+	clear(f.ids)
 	clear(f.rooms)
-	f.chunks, f.rooms, f.total = f.chunks[:0], f.rooms[:0], 0
+	f.chunks, f.ids, f.rooms, f.total = f.chunks[:0], f.ids[:0], f.rooms[:0], 0
 	f.refs.Store(1)
-	f.pool.Put(f)
+	select {
+	case f.free <- f:
+	default: // enough idle ones
+	}
 }
+
+// maxKeptChunks bounds the chunk slice a recycled fanout keeps (about 32 KiB).
+const maxKeptChunks = 1024

@@ -3,15 +3,29 @@ package room
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tidwall/gjson"
 )
 
+// guardSub fails the test if it gets a frame once gone is set (after Disconnect).
+type guardSub struct {
+	t    *testing.T
+	gone atomic.Bool
+}
+
+func (g *guardSub) Deliver([]byte) {
+	if g.gone.Load() {
+		g.t.Error("delivery after Disconnect returned")
+	}
+}
+
 // TestConcurrentSubscribePublishDisconnect runs subscriptions, publishes, counts and
 // disconnections on many goroutines at once (run it with -race). Every publish must
 // reach at least the subscribers that stay subscribed for the whole test, and the
-// engine must end with only their rooms.
+// engine must end with only their rooms. No churner gets a frame after its
+// Disconnect returned.
 func TestConcurrentSubscribePublishDisconnect(t *testing.T) {
 	e := newTestEngine(t, Config{
 		FanoutChunk: 4,
@@ -36,7 +50,8 @@ func TestConcurrentSubscribePublishDisconnect(t *testing.T) {
 	for g := range churners {
 		wg.Go(func() {
 			for i := range rounds {
-				c := e.Connect(fmt.Sprint("churn", g, "-", i), &fakeSub{})
+				gs := &guardSub{t: t}
+				c := e.Connect(fmt.Sprint("churn", g, "-", i), gs)
 				body := []string{`{}`, `{"equals":{"foo":"bar"}}`, `{"equals":{"n":` + fmt.Sprint(i%5) + `}}`}[i%3]
 				r := req(t, c, `{"index":"idx","collection":"col","body":`+body+`,"users":"all"}`)
 				res, err := e.Subscribe(r)
@@ -50,6 +65,7 @@ func TestConcurrentSubscribePublishDisconnect(t *testing.T) {
 					}
 				}
 				e.Disconnect(c)
+				gs.gone.Store(true)
 			}
 		})
 	}
