@@ -436,37 +436,6 @@ func TestDisconnect(t *testing.T) {
 	}
 }
 
-func TestFillFromEnvelope(t *testing.T) {
-	msg := []byte(`{"action":"subscribe","body":{"equals":{"foo":"bar"}},"collection":"col","controller":"realtime","index":"idx","users":"all","scope":null,"_id":"x","timestamp":12,"volatile":{"who":"A"},"requestId":"77d2be55","index":"idx2"}`)
-	c := &Conn{id: "c"}
-	r := Request{Conn: c, Users: []byte(`"stale"`)}
-	if n := testing.AllocsPerRun(10, func() { r.FillFromEnvelope(msg) }); n != 0 {
-		t.Errorf("FillFromEnvelope allocates %.0f times", n)
-	}
-	r.FillFromEnvelope(msg)
-	got := map[string]string{
-		"Conn kept": map[bool]string{true: "yes"}[r.Conn == c],
-		"RequestID": string(r.RequestID), "Index": string(r.Index), "Collection": string(r.Collection),
-		"ID": string(r.ID), "Body": string(r.Body), "Scope": string(r.Scope), "Users": string(r.Users),
-		"Volatile": string(r.Volatile), "Timestamp": string(r.Timestamp),
-	}
-	want := map[string]string{
-		"Conn kept": "yes",
-		"RequestID": `"77d2be55"`, "Index": `"idx2"`, "Collection": `"col"`,
-		"ID": `"x"`, "Body": `{"equals":{"foo":"bar"}}`, "Scope": `null`, "Users": `"all"`,
-		"Volatile": `{"who":"A"}`, "Timestamp": `12`,
-	}
-	for k, w := range want {
-		if got[k] != w {
-			t.Errorf("%s = %s, want %s", k, got[k], w)
-		}
-	}
-	r.FillFromEnvelope([]byte(`{"controller":"realtime","action":"list"}`))
-	if r.Index != nil || r.Body != nil || r.Users != nil || r.Conn != c {
-		t.Errorf("fields not reset: %+v", r)
-	}
-}
-
 func TestUserNotificationDispatchByUsersOption(t *testing.T) {
 	tests := []struct {
 		users string

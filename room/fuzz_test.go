@@ -39,7 +39,7 @@ func FuzzActions(f *testing.F) {
 		}
 		me := e.Connect("me", &fakeSub{})
 		r := &Request{Conn: me}
-		r.FillFromEnvelope([]byte(envelope))
+		fillFromEnvelope(r, []byte(envelope))
 		res, err := e.Handle(action, r)
 		if err != nil {
 			var ke *Error

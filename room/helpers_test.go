@@ -144,3 +144,39 @@ func equalFrames(t *testing.T, who string, got, want []string) {
 		}
 	}
 }
+
+// fillFromEnvelope sets every argument field of r (all but Conn) from msg, a request
+// envelope (a JSON object, spec section 5.1), in one pass over its top-level keys and
+// without allocating (the server reads the envelope itself): the fields alias msg, which must stay unmodified until the
+// action returns. Absent keys leave nil fields; when a key is repeated the last one
+// wins, as with JSON.parse. msg must be valid JSON (gjson.ValidBytes).
+func fillFromEnvelope(r *Request, msg []byte) {
+	*r = Request{Conn: r.Conn}
+	view(msg).ForEach(func(k, v gjson.Result) bool {
+		if v.Index <= 0 {
+			return true // cannot happen for a parsed object; keep the field absent
+		}
+		raw := msg[v.Index : v.Index+len(v.Raw) : v.Index+len(v.Raw)]
+		switch k.Str {
+		case "requestId":
+			r.RequestID = raw
+		case "index":
+			r.Index = raw
+		case "collection":
+			r.Collection = raw
+		case "_id":
+			r.ID = raw
+		case "body":
+			r.Body = raw
+		case "scope":
+			r.Scope = raw
+		case "users":
+			r.Users = raw
+		case "volatile":
+			r.Volatile = raw
+		case "timestamp":
+			r.Timestamp = raw
+		}
+		return true
+	})
+}
