@@ -30,7 +30,7 @@ func main() {
 func run(args []string) int {
 	fs := flag.NewFlagSet("kuzzlews", flag.ContinueOnError)
 	var cfg Config
-	var logLevel, metricsAddr string
+	var logLevel, metricsAddr, pprofAddr string
 	var shutdownTimeout time.Duration
 	fs.StringVar(&cfg.Host, "host", "", "address to listen on (empty: every IPv4 interface)")
 	fs.IntVar(&cfg.Port, "port", 7513, "TCP port to listen on")
@@ -48,6 +48,7 @@ func run(args []string) int {
 	fs.StringVar(&cfg.Node, "node", "", "node id in responses and notifications (default knode-kuzzlews-<pid>)")
 	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "time given to clients to close on SIGINT/SIGTERM")
 	fs.StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this address at /metrics, e.g. 127.0.0.1:9513 (empty: off)")
+	fs.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this address at /debug/pprof/ (empty: off)")
 	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kuzzlews [flags]\n\nServes Kuzzle's WebSocket protocol and realtime engine.\n\nFlags:\n")
@@ -84,6 +85,14 @@ func run(args []string) int {
 			return 1
 		}
 		log.Info("metrics", "addr", addr.String()+"/metrics")
+	}
+	if pprofAddr != "" {
+		addr, err := s.servePprof(pprofAddr)
+		if err != nil {
+			log.Error("cannot serve pprof", "err", err)
+			return 1
+		}
+		log.Info("pprof", "addr", addr.String()+"/debug/pprof/")
 	}
 
 	sig := make(chan os.Signal, 1)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,21 +39,41 @@ func (s *Server) metricsRegistry() *prometheus.Registry {
 	return reg
 }
 
-// serveMetrics serves /metrics on addr in the background (a separate, ordinary net/http
-// listener: scrapes are rare, so they do not go through the epoll loop) until Shutdown.
-// It returns the bound address.
+// serveMetrics serves Prometheus metrics at /metrics on addr until Shutdown. It returns
+// the bound address.
 func (s *Server) serveMetrics(addr string) (net.Addr, error) {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.metricsRegistry(), promhttp.HandlerOpts{}))
+	return s.serveHTTP(addr, mux)
+}
+
+// servePprof serves net/http/pprof at /debug/pprof/ on addr until Shutdown (profiling
+// and the benchmark harness's goroutine counts). It returns the bound address.
+func (s *Server) servePprof(addr string) (net.Addr, error) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return s.serveHTTP(addr, mux)
+}
+
+// serveHTTP serves h on addr in the background with an ordinary net/http server: these
+// endpoints are scraped rarely, so they do not go through the epoll loop. Shutdown closes
+// it.
+func (s *Server) serveHTTP(addr string, h http.Handler) (net.Addr, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
 	}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(s.metricsRegistry(), promhttp.HandlerOpts{}))
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	s.metricsSrv.Store(srv)
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
+	s.mu.Lock()
+	s.httpServers = append(s.httpServers, srv)
+	s.mu.Unlock()
 	go func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("metrics server stopped", "err", err)
+			s.log.Error("http server stopped", "addr", addr, "err", err)
 		}
 	}()
 	return ln.Addr(), nil

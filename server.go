@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -106,7 +107,9 @@ type Server struct {
 	rooms   *room.Engine
 	started time.Time
 
-	metricsSrv   atomic.Pointer[http.Server] // set by serveMetrics
+	mu          sync.Mutex     // guards httpServers
+	httpServers []*http.Server // metrics and pprof listeners, closed by Shutdown
+
 	shuttingDown atomic.Bool
 	slowClosed   atomic.Int64 // clients closed with 1011 for exceeding MaxQueuedBytes
 }
@@ -160,9 +163,11 @@ func (s *Server) Addr() net.Addr { return s.poll.Addr() }
 // connections that had to be closed by force.
 func (s *Server) Shutdown(timeout time.Duration) int {
 	s.shuttingDown.Store(true)
-	if m := s.metricsSrv.Load(); m != nil {
-		m.Close()
+	s.mu.Lock()
+	for _, h := range s.httpServers {
+		h.Close()
 	}
+	s.mu.Unlock()
 	s.poll.ForEach(func(c *netpoll.Conn) {
 		c.Close(closeShutdown) // a client still in its handshake gets the close frame too: harmless
 	})
