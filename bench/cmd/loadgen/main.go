@@ -117,7 +117,7 @@ func main() {
 		}
 		switch cmd.Cmd {
 		case "start":
-			w.start(cmd)
+			go w.start(cmd) // answers when done; "collect" and "cpu" stay served meanwhile
 		case "collect":
 			w.collect(cmd)
 		case "cpu":
