@@ -200,7 +200,7 @@ func (e *env) target(name string) *target {
 // pprof (debug) on the internal port.
 func centrifugoConfig(port int, internalPort string) string {
 	return fmt.Sprintf(`{
-  "http_server": {"address": "127.0.0.1", "port": "%d", "internal_address": "127.0.0.1", "internal_port": "%s"},
+  "http_server": {"address": "127.0.0.1", "port": %d, "internal_address": "127.0.0.1", "internal_port": "%s"},
   "log": {"level": "error"},
   "client": {"allow_anonymous_connect_without_token": true, "allowed_origins": ["*"]},
   "channel": {"without_namespace": {"allow_subscribe_for_anonymous": true, "allow_subscribe_for_client": true,

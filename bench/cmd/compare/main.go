@@ -68,6 +68,9 @@ func main() {
 		cfg.OutDir = filepath.Join(root, "bench", "results", cfg.Name+"-"+time.Now().UTC().Format("20060102-150405"))
 	}
 	cfg.CommandLine = strings.Join(os.Args, " ")
+	if strings.Contains(os.Args[0], "go-build") {
+		cfg.CommandLine = strings.Join(append([]string{"go run ./bench/cmd/compare"}, os.Args[1:]...), " ")
+	}
 	cfg.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, time.Now().UTC().Format("15:04:05 ")+format+"\n", args...)
 	}
