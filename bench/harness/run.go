@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/kuzzlews/kuzzlews/bench/load"
@@ -28,7 +29,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	e := &env{cfg: cfg, root: root, tmp: tmp, bins: map[string]string{}, nextPort: 17100}
+	e := &env{ctx: ctx, cfg: cfg, root: root, tmp: tmp, bins: map[string]string{}, nextPort: 17100}
 	res := &Results{Machine: describeMachine(cfg.CommandLine), Config: cfg}
 	cfg.logf("building into %s", tmp)
 	if err := e.prepare(); err != nil {
@@ -106,6 +107,7 @@ func (e *env) startServer(t *target, logDir, scenario string) (*server, error) {
 		return nil, err
 	}
 	cmd.Stdout, cmd.Stderr = lf, lf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the harness
 	if err := cmd.Start(); err != nil {
 		lf.Close()
 		return nil, fmt.Errorf("start %s: %w", t.name, err)
@@ -160,6 +162,9 @@ func (e *env) runScenario(t *target, srv *server, sc string, tr *TargetRun) erro
 		return err
 	case "fanout":
 		for _, s := range e.cfg.FanoutSubs {
+			if err := e.ctx.Err(); err != nil {
+				return err
+			}
 			r, err := e.fanout(t, srv, s, &fanoutExtra{})
 			if err != nil {
 				return err
@@ -171,6 +176,9 @@ func (e *env) runScenario(t *target, srv *server, sc string, tr *TargetRun) erro
 	case "rr":
 		for _, c := range e.cfg.RRConns {
 			for _, k := range e.cfg.RRInFlight {
+				if err := e.ctx.Err(); err != nil {
+					return err
+				}
 				r, err := e.rr(t, srv, c, k)
 				if err != nil {
 					return err
@@ -266,6 +274,9 @@ func (e *env) idle(t *target, srv *server) (*IdleResult, error) {
 	}
 	have := 0
 	for _, n := range e.cfg.IdleConns {
+		if err := e.ctx.Err(); err != nil {
+			return r, err
+		}
 		c, err := e.spawn(srv, t, load.RoleIdle, n-have, spawnOpts{})
 		if err != nil {
 			return r, err

@@ -27,6 +27,9 @@ func (e *env) sustained(t *target, srv *server) (*SustainedResult, error) {
 	}
 	defer pc.quit()
 	for i, rate := range e.cfg.SustainRates {
+		if err := e.ctx.Err(); err != nil {
+			return r, err
+		}
 		step := i + 2 // 0 is fan-out, 1 the prefill
 		s0, err := srv.sample()
 		if err != nil {

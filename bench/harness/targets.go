@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -33,6 +34,7 @@ type target struct {
 
 // env is the state of one Run.
 type env struct {
+	ctx        context.Context // cancelled: stop after the current step
 	cfg        Config
 	root       string // module root (directory of go.mod)
 	tmp        string

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kuzzlews/kuzzlews/bench/load"
@@ -101,6 +102,7 @@ func (e *env) startProc(name string, args []string) (*proc, error) {
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), "GOMAXPROCS="+e.clientProcs())
 	cmd.Stderr = e.workerLog
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the harness
 	in, err := cmd.StdinPipe()
 	if err != nil {
 		return nil, err

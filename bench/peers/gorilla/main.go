@@ -1,55 +1,37 @@
-// Command gorilla is the gorilla/websocket peer of the benchmark: the shape of gorilla's chat
-// example (a read goroutine and a write goroutine per connection, a buffered send queue per
-// connection, a slow connection is dropped when its queue is full) speaking the protocol
-// subset of package subset.
+// Command gorilla is the gorilla/websocket peer of the benchmark, written the way a Go user
+// writes it by default: one goroutine per connection reads requests; writes go straight to the
+// connection under a per-connection mutex with a write deadline (10 s, as in gorilla's chat
+// example), so a publication is written to every subscriber by the publisher's goroutine.
+// It speaks the protocol subset of package subset.
 package main
 
 import (
 	"log"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/gorilla/websocket"
 
 	"github.com/kuzzlews/kuzzlews/bench/peers/subset"
 )
 
-// queueLen is the per-connection send queue, in messages, as in gorilla's chat example.
-const queueLen = 256
+// writeWait bounds one write to a connection; a connection that cannot take a message within
+// it is closed.
+const writeWait = 10 * time.Second
 
 type conn struct {
-	ws   *websocket.Conn
-	send chan []byte
-	// mu guards closed and the closing of send.
-	mu     sync.Mutex
-	closed bool
+	ws *websocket.Conn
+	mu sync.Mutex // serializes writes (gorilla allows one concurrent writer)
 }
 
-// Send queues msg; a full queue closes the connection (chat example behaviour).
+// Send writes msg now; a failed or timed-out write closes the connection.
 func (c *conn) Send(msg []byte) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closed {
-		return
-	}
-	select {
-	case c.send <- msg:
-	default:
-		c.closeLocked()
-	}
-}
-
-func (c *conn) close() {
-	c.mu.Lock()
-	c.closeLocked()
-	c.mu.Unlock()
-}
-
-// closeLocked closes the queue once; c.mu must be held.
-func (c *conn) closeLocked() {
-	if !c.closed {
-		c.closed = true
-		close(c.send)
+	_ = c.ws.SetWriteDeadline(time.Now().Add(writeWait))
+	if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
+		c.ws.Close()
 	}
 }
 
@@ -63,35 +45,19 @@ func main() {
 		if err != nil {
 			return
 		}
-		c := &conn{ws: ws, send: make(chan []byte, queueLen)}
-		go c.writePump()
-		c.readPump(hub)
+		c := &conn{ws: ws}
+		defer func() {
+			hub.Remove(c)
+			ws.Close()
+		}()
+		ws.SetReadLimit(1 << 20)
+		for {
+			_, msg, err := ws.ReadMessage()
+			if err != nil {
+				return
+			}
+			c.Send(hub.Handle(c, msg))
+		}
 	})
 	log.Fatal(http.ListenAndServe(f.Addr(), nil))
-}
-
-func (c *conn) readPump(hub *subset.Hub) {
-	defer func() {
-		hub.Remove(c)
-		c.close()
-		c.ws.Close()
-	}()
-	c.ws.SetReadLimit(1 << 20)
-	for {
-		_, msg, err := c.ws.ReadMessage()
-		if err != nil {
-			return
-		}
-		c.Send(hub.Handle(c, msg))
-	}
-}
-
-func (c *conn) writePump() {
-	defer c.ws.Close()
-	for msg := range c.send {
-		if err := c.ws.WriteMessage(websocket.TextMessage, msg); err != nil {
-			return
-		}
-	}
-	c.ws.WriteMessage(websocket.CloseMessage, []byte{})
 }
