@@ -52,6 +52,7 @@ func Markdown(res *Results, charts []string) string {
 	for _, c := range charts {
 		fmt.Fprintf(&b, "![%s](%s)\n\n", c, c)
 	}
+	b.WriteString(goalsMarkdown(res))
 	b.WriteString("## Idle memory per connection\n\n| mode | target | max conns | RSS B/conn | after GC B/conn | fds/conn | goroutines/conn | threads | kernel slab B/conn | lost |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
 		if r.Idle == nil || len(r.Idle.Points) == 0 {
@@ -68,15 +69,19 @@ func Markdown(res *Results, charts []string) string {
 				msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), f.Missing, f.CPUPerDelivNs/1e3, float64(f.ClientCPUNs)/1e6, msf(f.PubRTTMedian))
 		}
 	}
-	b.WriteString("\n## Request/response (closed loop)\n\n| mode | target | conns | in flight | req/s | p50 | p90 | p99 | p99.9 | req per server CPU-s | client CPU share | mismatched | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("\n## Request/response (closed loop)\n\n| mode | target | conns | in flight | req/s | p50 | p90 | p99 | p99.9 | req per server CPU-s | client CPU (cores) | mismatched | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
 		for _, x := range r.RR {
 			share := 0.0
 			if x.WindowNs > 0 {
 				share = float64(x.ClientCPUNs) / float64(x.WindowNs)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d | %d | %.0f | %s | %s | %s | %s | %.0f | %.2f | %d | %d |\n", r.Mode, r.Target, x.Connected, x.InFlight,
-				x.ReqPerSec, msf(x.P50), msf(x.P90), msf(x.P99), msf(x.P999), x.ReqPerCPUSec, share, x.Mismatched, x.Errors)
+			bound := ""
+			if (r.Mode == "pinned" && share > 0.9) || share > 1.8 {
+				bound = " (client-bound)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %.0f | %s | %s | %s | %s | %.0f | %.2f%s | %d | %d |\n", r.Mode, r.Target, x.Connected, x.InFlight,
+				x.ReqPerSec, msf(x.P50), msf(x.P90), msf(x.P99), msf(x.P999), x.ReqPerCPUSec, share, bound, x.Mismatched, x.Errors)
 		}
 	}
 	b.WriteString("\n## Sustained broadcast (highest rate with p99 under the bound and nothing missing)\n\n| mode | target | channels x subs | best deliveries/s | us CPU/delivery at best | first failing step |\n|---|---|---|---|---|---|\n")
