@@ -1,0 +1,101 @@
+// Command compare runs the benchmark comparison of kuzzlews with its peers and the raw-write
+// floor, and writes results.json, results.md and charts under bench/results/<mode>-<time>/.
+//
+//	go run ./bench/cmd/compare -mode quick                 # under a minute, small N
+//	go run ./bench/cmd/compare -mode medium                # up to 5k connections
+//	go run ./bench/cmd/compare -mode full                  # the guide's runs, up to 19k connections
+//	go run ./bench/cmd/compare -mode full -targets kuzzlews,nbio -modes shared
+//
+// Run it from the repository root. Every server and client it starts is its own child and
+// stops by itself; only 127.0.0.0/8 addresses are used.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/kuzzlews/kuzzlews/bench/harness"
+)
+
+func main() {
+	var (
+		mode      = flag.String("mode", "quick", "preset: quick, medium or full")
+		targets   = flag.String("targets", "", "comma-separated targets (default: the preset's; kuzzlews is dropped when it cannot be built)")
+		modes     = flag.String("modes", "", "comma-separated: pinned, shared (default: the preset's)")
+		scenarios = flag.String("scenarios", "", "comma-separated: idle, fanout, rr, adversary, sustained (default: all)")
+		out       = flag.String("out", "", "output directory (default bench/results/<mode>-<UTC time>)")
+		kbin      = flag.String("kuzzlews-bin", os.Getenv("KUZZLEWS_BIN"), "kuzzlews binary (default: build the root package if it is a main package)")
+		kargs     = flag.String("kuzzlews-args", "", "extra space-separated arguments for kuzzlews")
+		kpprof    = flag.String("kuzzlews-pprof-flag", "", "flag kuzzlews takes to serve pprof on an address (e.g. -pprof)")
+		cbin      = flag.String("centrifugo-bin", "", "Centrifugo binary (default: "+harness.CentrifugoPath()+", installed when missing)")
+	)
+	flag.Parse()
+	cfg, err := harness.ByName(*mode)
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *targets != "" {
+		cfg.Targets = strings.Split(*targets, ",")
+	}
+	if *modes != "" {
+		cfg.Modes = strings.Split(*modes, ",")
+	}
+	if *scenarios != "" {
+		cfg.Scenarios = strings.Split(*scenarios, ",")
+	}
+	cfg.KuzzlewsBin, cfg.KuzzlewsPprofFlag, cfg.CentrifugoBin = *kbin, *kpprof, *cbin
+	if *kargs != "" {
+		cfg.KuzzlewsArgs = strings.Fields(*kargs)
+	}
+	root, err := harness.ModuleRoot()
+	if err != nil {
+		log.Fatal(err)
+	}
+	if *targets == "" && cfg.KuzzlewsBin == "" && !harness.RootHasMain(root) {
+		log.Printf("kuzzlews: the root package is not a main package yet; running the peers only")
+		cfg.Targets = drop(cfg.Targets, "kuzzlews")
+	}
+	cfg.OutDir = *out
+	if cfg.OutDir == "" {
+		cfg.OutDir = filepath.Join(root, "bench", "results", cfg.Name+"-"+time.Now().UTC().Format("20060102-150405"))
+	}
+	cfg.CommandLine = strings.Join(os.Args, " ")
+	if strings.Contains(os.Args[0], "go-build") {
+		cfg.CommandLine = strings.Join(append([]string{"go run ./bench/cmd/compare"}, os.Args[1:]...), " ")
+	}
+	cfg.Logf = func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, time.Now().UTC().Format("15:04:05 ")+format+"\n", args...)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	res, err := harness.Run(ctx, cfg)
+	if err != nil {
+		log.Fatal(err)
+	}
+	failed := 0
+	for _, r := range res.Runs {
+		failed += len(r.Errors)
+	}
+	fmt.Printf("results in %s (%d scenario errors)\n", cfg.OutDir, failed)
+	if failed > 0 {
+		os.Exit(1)
+	}
+}
+
+func drop(list []string, name string) []string {
+	var out []string
+	for _, s := range list {
+		if s != name {
+			out = append(out, s)
+		}
+	}
+	return out
+}

@@ -1,0 +1,158 @@
+package harness
+
+import (
+	"fmt"
+	"time"
+)
+
+// Config is one comparison run. The zero value is not useful: start from Quick, Medium or
+// Full and adjust.
+type Config struct {
+	// Name labels the run ("quick", "medium", "full").
+	Name string
+	// Targets are the servers compared, by name: "kuzzlews", "gorilla", "nbio", "nodews",
+	// "centrifugo", "floor1", "floor2" (the raw-write floor with 1 or 2 writer threads).
+	Targets []string
+	// Modes are "pinned" (server on CPU 0 with GOMAXPROCS=1, clients on CPU 1) and "shared".
+	Modes []string
+	// Scenarios to run: "idle", "fanout", "rr", "adversary", "sustained".
+	Scenarios []string
+
+	// Idle: connection counts of the ramp and the idle time before each sample.
+	IdleConns []int
+	IdleWait  time.Duration
+
+	// Fanout: subscriber counts; Pubs publications spaced PubInterval; Pad filler bytes in the
+	// document (about 100-200 B in all); Grace after the last reply before collecting.
+	FanoutSubs  []int
+	Pubs        int
+	PubInterval time.Duration
+	Pad         int
+	Grace       time.Duration
+
+	// RR: connection counts, in-flight requests per connection (each value is one run),
+	// warm-up and measured window.
+	RRConns    []int
+	RRInFlight []int
+	RRWarmup   time.Duration
+	RRDuration time.Duration
+
+	// Adversary: subscribers of the fan-out, slowloris connections, non-reading subscribers,
+	// and publications sent 1 ms apart before measuring to fill the non-readers' buffers.
+	AdvSubs      int
+	AdvSlowloris int
+	AdvNonRead   int
+	AdvPrefill   int
+
+	// Sustained: channels x subscribers per channel, publication rates tried in order (stop
+	// at the first failing one), each for SustainStep; MaxP99 is the pass bound.
+	SustainChannels int
+	SustainSubs     int
+	SustainRates    []float64
+	SustainStep     time.Duration
+	MaxP99          time.Duration
+
+	// PerWorker is the most connections one loadgen process holds; DialInFlight the most
+	// handshakes in flight over all workers (somaxconn is 4096).
+	PerWorker    int
+	DialInFlight int
+
+	// KuzzlewsBin is a built kuzzlews binary; empty means build the module's root package
+	// when it is a main package (go build -o <tmp> github.com/kuzzlews/kuzzlews).
+	KuzzlewsBin string
+	// KuzzlewsArgs are extra arguments for kuzzlews after -host and -port.
+	KuzzlewsArgs []string
+	// KuzzlewsPprofFlag, when set (e.g. "-pprof"), is the flag kuzzlews takes to serve
+	// net/http/pprof on an address; it enables goroutine counts and forced GCs for it.
+	KuzzlewsPprofFlag string
+	// CentrifugoBin is the Centrifugo binary; empty means $XDG_CACHE_HOME (or ~/.cache)
+	// /kuzzlews-bench/bin/centrifugo, installed with go install when missing.
+	CentrifugoBin string
+
+	// OutDir receives results.json, results.md and the charts; empty means write nothing.
+	OutDir string
+	// CommandLine is recorded in the results.
+	CommandLine string
+	// Logf receives progress lines; nil means silent.
+	Logf func(format string, args ...any) `json:"-"`
+}
+
+// Quick is the smoke configuration: small N, shared mode, well under a minute for four
+// targets. go test ./bench/... runs it.
+func Quick() Config {
+	return Config{
+		Name:      "quick",
+		Targets:   []string{"gorilla", "nbio", "floor1", "floor2"},
+		Modes:     []string{"shared"},
+		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained"},
+		IdleConns: []int{200, 500}, IdleWait: 300 * time.Millisecond,
+		FanoutSubs: []int{200, 500}, Pubs: 5, PubInterval: 50 * time.Millisecond, Pad: 60, Grace: 200 * time.Millisecond,
+		RRConns: []int{50}, RRInFlight: []int{1, 4}, RRWarmup: 200 * time.Millisecond, RRDuration: 500 * time.Millisecond,
+		AdvSubs: 200, AdvSlowloris: 50, AdvNonRead: 10, AdvPrefill: 50,
+		SustainChannels: 2, SustainSubs: 50, SustainRates: []float64{100, 400}, SustainStep: 500 * time.Millisecond,
+		MaxP99:    100 * time.Millisecond,
+		PerWorker: 300, DialInFlight: 1000,
+	}
+}
+
+// Medium proves the harness at up to 5k connections in a few minutes per target.
+func Medium() Config {
+	c := Full()
+	c.Name = "medium"
+	c.IdleConns = []int{1000, 2500, 5000}
+	c.IdleWait = 3 * time.Second
+	c.FanoutSubs = []int{1000, 5000}
+	c.Pubs = 15
+	c.RRConns = []int{100, 1000}
+	c.RRWarmup, c.RRDuration = 2*time.Second, 5*time.Second
+	c.AdvSubs = 2000
+	c.SustainSubs = 500
+	c.SustainRates = []float64{100, 200, 400, 800, 1600}
+	c.SustainStep = 3 * time.Second
+	return c
+}
+
+// Full is the guide's comparison (shared/guides/benchmarking.md): up to 19,000 connections.
+func Full() Config {
+	return Config{
+		Name:      "full",
+		Targets:   []string{"kuzzlews", "gorilla", "nbio", "nodews", "centrifugo", "floor1", "floor2"},
+		Modes:     []string{"pinned", "shared"},
+		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained"},
+		IdleConns: []int{1000, 5000, 10000, 19000}, IdleWait: 10 * time.Second,
+		FanoutSubs: []int{1000, 5000, 19000}, Pubs: 30, PubInterval: 300 * time.Millisecond, Pad: 60, Grace: time.Second,
+		RRConns: []int{100, 1000, 10000}, RRInFlight: []int{1, 8}, RRWarmup: 3 * time.Second, RRDuration: 10 * time.Second,
+		AdvSubs: 5000, AdvSlowloris: 1000, AdvNonRead: 100, AdvPrefill: 300,
+		SustainChannels: 10, SustainSubs: 1000, SustainRates: []float64{10, 20, 40, 80, 160, 320, 640},
+		SustainStep: 5 * time.Second, MaxP99: 100 * time.Millisecond,
+		PerWorker: 5000, DialInFlight: 2000,
+	}
+}
+
+// ByName returns the preset called name.
+func ByName(name string) (Config, error) {
+	switch name {
+	case "quick":
+		return Quick(), nil
+	case "medium":
+		return Medium(), nil
+	case "full":
+		return Full(), nil
+	}
+	return Config{}, fmt.Errorf("harness: unknown mode %q (quick, medium, full)", name)
+}
+
+func (c *Config) logf(format string, args ...any) {
+	if c.Logf != nil {
+		c.Logf(format, args...)
+	}
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

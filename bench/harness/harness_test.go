@@ -1,0 +1,177 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestQuickComparison runs the quick preset end to end against real servers over loopback: the
+// gorilla and nbio peers and the raw-write floor with one and two threads, plus kuzzlews when
+// KUZZLEWS_BIN names a binary or the module root is a main package. Every target run must
+// produce complete, consistent results; nothing is skipped.
+func TestQuickComparison(t *testing.T) {
+	cfg := Quick()
+	root, err := ModuleRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bin := os.Getenv("KUZZLEWS_BIN"); bin != "" {
+		cfg.KuzzlewsBin = bin
+		cfg.Targets = append(cfg.Targets, "kuzzlews")
+	} else if RootHasMain(root) {
+		cfg.Targets = append(cfg.Targets, "kuzzlews")
+	}
+	cfg.OutDir = t.TempDir()
+	cfg.CommandLine = "go test ./bench/harness -run TestQuickComparison"
+	cfg.Logf = t.Logf
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs := map[string]TargetRun{}
+	for _, r := range res.Runs {
+		runs[r.Target] = r
+	}
+	for _, name := range cfg.Targets {
+		t.Run(name, func(t *testing.T) {
+			r, ok := runs[name]
+			if !ok {
+				t.Fatalf("no run for %s", name)
+			}
+			if len(r.Errors) > 0 {
+				t.Fatalf("scenario errors: %v", r.Errors)
+			}
+			checkFanout(t, cfg, r.Fanout)
+			if strings.HasPrefix(name, "floor") {
+				checkSustained(t, r.Sustained)
+				return
+			}
+			checkIdle(t, cfg, r.Idle)
+			checkRR(t, cfg, r.RR)
+			checkAdversary(t, cfg, r.Adversary)
+			checkSustained(t, r.Sustained)
+			switch name {
+			case "gorilla": // one goroutine per connection
+				if r.Idle.GoroutinesPerConn < 0.9 || r.Idle.GoroutinesPerConn > 1.1 {
+					t.Errorf("gorilla goroutines per connection = %.2f, want about 1", r.Idle.GoroutinesPerConn)
+				}
+			case "nbio": // no goroutine per connection
+				if r.Idle.GoroutinesPerConn > 0.1 {
+					t.Errorf("nbio goroutines per connection = %.2f, want about 0", r.Idle.GoroutinesPerConn)
+				}
+			}
+		})
+	}
+	checkReports(t, cfg)
+}
+
+func checkIdle(t *testing.T, cfg Config, r *IdleResult) {
+	t.Helper()
+	if r == nil || len(r.Points) != len(cfg.IdleConns)+1 {
+		t.Fatalf("idle points = %+v, want baseline + %d", r, len(cfg.IdleConns))
+	}
+	last := r.Points[len(r.Points)-1]
+	if want := cfg.IdleConns[len(cfg.IdleConns)-1]; last.Connected != want || last.Lost != 0 {
+		t.Errorf("idle: %d connected, %d lost, want %d and 0", last.Connected, last.Lost, want)
+	}
+	if d := last.Server.FDs - r.Points[0].Server.FDs; d < last.Connected {
+		t.Errorf("idle: server fds grew by %d for %d connections", d, last.Connected)
+	}
+	if r.RSSPerConn <= 0 || r.FDsPerConn <= 0 {
+		t.Errorf("idle slopes: RSS %.0f B/conn, fds %.3f/conn, want positive", r.RSSPerConn, r.FDsPerConn)
+	}
+}
+
+func checkFanout(t *testing.T, cfg Config, fs []FanoutResult) {
+	t.Helper()
+	if len(fs) != len(cfg.FanoutSubs) {
+		t.Fatalf("fanout runs = %d, want %d", len(fs), len(cfg.FanoutSubs))
+	}
+	for i, f := range fs {
+		if f.Connected != cfg.FanoutSubs[i] || f.Sent != int64(cfg.Pubs) {
+			t.Errorf("fanout %d: %d subscribers, %d sent, want %d and %d", i, f.Connected, f.Sent, cfg.FanoutSubs[i], cfg.Pubs)
+		}
+		if f.Missing != 0 || f.Delivered != f.Sent*int64(f.Connected) || len(f.PerPub) != cfg.Pubs {
+			t.Errorf("fanout %d: delivered %d, missing %d, %d publications seen", f.Subs, f.Delivered, f.Missing, len(f.PerPub))
+		}
+		var last int64
+		for _, p := range f.PerPub {
+			last = max(last, p.Max)
+		}
+		if f.TTLMedian <= 0 || f.TTLMedian > f.TTLP99 || f.DelivP50 > f.DelivP99 || f.DelivP99 > last {
+			t.Errorf("fanout %d: inconsistent latencies %+v", f.Subs, f)
+		}
+	}
+}
+
+func checkRR(t *testing.T, cfg Config, rs []RRResult) {
+	t.Helper()
+	if len(rs) != len(cfg.RRConns)*len(cfg.RRInFlight) {
+		t.Fatalf("rr runs = %d", len(rs))
+	}
+	for _, r := range rs {
+		if r.Done <= 0 || r.Mismatched != 0 || r.Errors != 0 || r.P50 > r.P99 || r.P99 > r.P999 {
+			t.Errorf("rr %d x %d: %+v", r.Conns, r.InFlight, r)
+		}
+	}
+}
+
+func checkAdversary(t *testing.T, cfg Config, a *AdvResult) {
+	t.Helper()
+	if a == nil {
+		t.Fatal("no adversary result")
+	}
+	if a.SlowlorisConnected != cfg.AdvSlowloris || a.NonReadConnected != cfg.AdvNonRead {
+		t.Errorf("adversaries connected: %d slowloris, %d non-readers", a.SlowlorisConnected, a.NonReadConnected)
+	}
+	for name, f := range map[string]FanoutResult{"alone": a.Baseline, "slowloris": a.Slowloris, "non-readers": a.NonRead} {
+		if f.Missing != 0 || f.Delivered == 0 {
+			t.Errorf("adversary fan-out %s: delivered %d, missing %d", name, f.Delivered, f.Missing)
+		}
+	}
+}
+
+func checkSustained(t *testing.T, s *SustainedResult) {
+	t.Helper()
+	if s == nil || len(s.Steps) == 0 {
+		t.Fatal("no sustained step")
+	}
+	for _, st := range s.Steps {
+		if st.Sent <= 0 || st.Delivered <= 0 {
+			t.Errorf("sustained step %.0f/s: sent %d delivered %d", st.Rate, st.Sent, st.Delivered)
+		}
+	}
+}
+
+func checkReports(t *testing.T, cfg Config) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(cfg.OutDir, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Results
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatalf("results.json: %v", err)
+	}
+	if back.Machine.CPUModel == "" || back.Machine.GoVersion == "" || back.Machine.LoadBefore == "" {
+		t.Errorf("machine description incomplete: %+v", back.Machine)
+	}
+	md, err := os.ReadFile(filepath.Join(cfg.OutDir, "results.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range cfg.Targets {
+		if !strings.Contains(string(md), "| "+name+" |") {
+			t.Errorf("results.md has no row for %s", name)
+		}
+	}
+	for _, f := range []string{"rss-per-conn-shared.png", "fanout-ttl-shared.png"} {
+		if st, err := os.Stat(filepath.Join(cfg.OutDir, f)); err != nil || st.Size() == 0 {
+			t.Errorf("chart %s: %v", f, err)
+		}
+	}
+}

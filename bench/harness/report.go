@@ -1,0 +1,203 @@
+package harness
+
+import (
+	"encoding/json"
+	"fmt"
+	"image/color"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// WriteReports writes results.json, results.md and the charts (PNG) into dir.
+func WriteReports(res *Results, dir string) error {
+	b, err := json.MarshalIndent(res, "", "  ")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "results.json"), b, 0o644); err != nil {
+		return err
+	}
+	charts, err := writeCharts(res, dir)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "results.md"), []byte(Markdown(res, charts)), 0o644)
+}
+
+func f1(v float64) string {
+	if v < 0 {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f", v)
+}
+
+func msf(ns int64) string { return fmt.Sprintf("%.2f", float64(ns)/1e6) }
+
+// Markdown renders res as tables, one section per scenario; charts are file names to embed.
+func Markdown(res *Results, charts []string) string {
+	var b strings.Builder
+	m := res.Machine
+	fmt.Fprintf(&b, "# Benchmark: %s run\n\n", res.Config.Name)
+	fmt.Fprintf(&b, "- Command: `%s`\n- Started: %s\n- CPU: %s x %d; kernel %s\n- %s; node %s\n- Load average before: %s; after: %s\n\n",
+		m.CommandLine, m.Started, m.CPUModel, m.CPUs, m.Kernel, m.GoVersion, m.Node, m.LoadBefore, m.LoadAfter)
+	b.WriteString("Pinned: server on CPU 0 with GOMAXPROCS=1, clients on CPU 1. Shared: no pinning, GOMAXPROCS=2. " +
+		"Times in ms. The machine is shared and noisy: compare ratios within one run.\n\n")
+	for _, c := range charts {
+		fmt.Fprintf(&b, "![%s](%s)\n\n", c, c)
+	}
+	b.WriteString(goalsMarkdown(res))
+	b.WriteString("## Idle memory per connection\n\n| mode | target | max conns | RSS B/conn | after GC B/conn | fds/conn | goroutines/conn | threads | kernel slab B/conn | lost |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range res.Runs {
+		if r.Idle == nil || len(r.Idle.Points) == 0 {
+			continue
+		}
+		last := r.Idle.Points[len(r.Idle.Points)-1]
+		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %.3f | %s | %d | %.0f | %d |\n", r.Mode, r.Target, last.Connected,
+			r.Idle.RSSPerConn, f1(r.Idle.RSSPerConnAfterGC), r.Idle.FDsPerConn, f1(r.Idle.GoroutinesPerConn), r.Idle.ThreadsAtMax, r.Idle.SlabPerConn, last.Lost)
+	}
+	b.WriteString("\n## Fan-out (one channel, one publisher)\n\n| mode | target | subs | pubs | time-to-last median | ttl p99 | delivery p50 | delivery p99 | missing | server us CPU/delivery | client CPU ms | publish RTT median |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range res.Runs {
+		for _, f := range r.Fanout {
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %s | %s | %d | %.2f | %.0f | %s |\n", r.Mode, r.Target, f.Connected, f.Sent,
+				msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), f.Missing, f.CPUPerDelivNs/1e3, float64(f.ClientCPUNs)/1e6, msf(f.PubRTTMedian))
+		}
+	}
+	b.WriteString("\n## Request/response (closed loop)\n\n| mode | target | conns | in flight | req/s | p50 | p90 | p99 | p99.9 | req per server CPU-s | client CPU (cores) | mismatched | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range res.Runs {
+		for _, x := range r.RR {
+			share := 0.0
+			if x.WindowNs > 0 {
+				share = float64(x.ClientCPUNs) / float64(x.WindowNs)
+			}
+			bound := ""
+			if (r.Mode == "pinned" && share > 0.9) || share > 1.8 {
+				bound = " (client-bound)"
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %.0f | %s | %s | %s | %s | %.0f | %.2f%s | %d | %d |\n", r.Mode, r.Target, x.Connected, x.InFlight,
+				x.ReqPerSec, msf(x.P50), msf(x.P90), msf(x.P99), msf(x.P999), x.ReqPerCPUSec, share, bound, x.Mismatched, x.Errors)
+		}
+	}
+	b.WriteString("\n## Sustained broadcast (highest rate with p99 under the bound and nothing missing)\n\n| mode | target | channels x subs | best deliveries/s | us CPU/delivery at best | first failing step |\n|---|---|---|---|---|---|\n")
+	for _, r := range res.Runs {
+		if s := r.Sustained; s != nil {
+			fail := "none (raise the rates)"
+			if n := len(s.Steps); n > 0 && !s.Steps[n-1].Pass {
+				l := s.Steps[n-1]
+				fail = fmt.Sprintf("%.0f pub/s: p99 %s ms, missing %d", l.Rate, msf(l.P99), l.Expected-l.Delivered)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d x %d | %.0f | %.2f | %s |\n", r.Mode, r.Target, s.Channels, s.SubsPerChannel, s.BestDelivPerSec, s.BestCPUPerDelivNs/1e3, fail)
+		}
+	}
+	b.WriteString("\n## Adversaries (fan-out time-to-last median beside them)\n\n| mode | target | subs | alone | beside slowloris | shift | slowloris cut by server | beside non-readers | shift | RSS before -> after (MiB) |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	for _, r := range res.Runs {
+		if a := r.Adversary; a != nil {
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s (%d conns) | %+.0f%% | %d | %s (%d conns) | %+.0f%% | %.1f -> %.1f |\n", r.Mode, r.Target, a.Baseline.Connected,
+				msf(a.Baseline.TTLMedian), msf(a.Slowloris.TTLMedian), a.SlowlorisConnected, 100*a.SlowlorisShift, a.SlowlorisCut,
+				msf(a.NonRead.TTLMedian), a.NonReadConnected, 100*a.NonReadShift, float64(a.NonRead.RSSBefore)/(1<<20), float64(a.NonRead.RSSAfter)/(1<<20))
+		}
+	}
+	var errs []string
+	for _, r := range res.Runs {
+		for _, e := range r.Errors {
+			errs = append(errs, fmt.Sprintf("- %s %s: %s", r.Mode, r.Target, e))
+		}
+	}
+	if len(errs) > 0 {
+		b.WriteString("\n## Errors\n\n" + strings.Join(errs, "\n") + "\n")
+	}
+	return b.String()
+}
+
+// writeCharts draws, per mode, RSS per connection against connections and fan-out time to
+// last delivery against subscribers (floor targets as dashed lines). It returns the file names.
+func writeCharts(res *Results, dir string) ([]string, error) {
+	var names []string
+	modes := map[string]bool{}
+	for _, r := range res.Runs {
+		modes[r.Mode] = true
+	}
+	for _, mode := range []string{"pinned", "shared"} {
+		if !modes[mode] {
+			continue
+		}
+		rss := plot.New()
+		rss.Title.Text = "Idle RSS per connection (" + mode + ")"
+		rss.X.Label.Text = "connections"
+		rss.Y.Label.Text = "KiB per connection ((RSS(N) - RSS(0)) / N)"
+		fan := plot.New()
+		fan.Title.Text = "Fan-out time to last delivery, median (" + mode + ")"
+		fan.X.Label.Text = "subscribers"
+		fan.Y.Label.Text = "ms"
+		var nrss, nfan int
+		for i, r := range res.Runs {
+			if r.Mode != mode {
+				continue
+			}
+			if r.Idle != nil && len(r.Idle.Points) > 1 {
+				base := r.Idle.Points[0].Server.RSS
+				var pts plotter.XYs
+				for _, p := range r.Idle.Points[1:] {
+					if p.Connected > 0 {
+						pts = append(pts, plotter.XY{X: float64(p.Connected), Y: float64(p.Server.RSS-base) / float64(p.Connected) / 1024})
+					}
+				}
+				if err := addLine(rss, r.Target, pts, i, false); err != nil {
+					return nil, err
+				}
+				nrss++
+			}
+			if len(r.Fanout) > 0 {
+				var pts plotter.XYs
+				for _, f := range r.Fanout {
+					pts = append(pts, plotter.XY{X: float64(f.Connected), Y: float64(f.TTLMedian) / 1e6})
+				}
+				if err := addLine(fan, r.Target, pts, i, strings.HasPrefix(r.Target, "floor")); err != nil {
+					return nil, err
+				}
+				nfan++
+			}
+		}
+		for _, c := range []struct {
+			p    *plot.Plot
+			n    int
+			file string
+		}{{rss, nrss, "rss-per-conn-" + mode + ".png"}, {fan, nfan, "fanout-ttl-" + mode + ".png"}} {
+			if c.n == 0 {
+				continue
+			}
+			c.p.Legend.Top = true
+			c.p.Add(plotter.NewGrid())
+			if err := c.p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, c.file)); err != nil {
+				return nil, err
+			}
+			names = append(names, c.file)
+		}
+	}
+	return names, nil
+}
+
+func addLine(p *plot.Plot, name string, pts plotter.XYs, i int, dashed bool) error {
+	l, s, err := plotter.NewLinePoints(pts)
+	if err != nil {
+		return err
+	}
+	c := plotutil.Color(i)
+	if dashed {
+		c = color.Gray{Y: uint8(40 + 60*(i%3))}
+		l.Dashes = []vg.Length{vg.Points(6), vg.Points(3)}
+		s.Shape = draw.CrossGlyph{}
+	} else {
+		s.Shape = plotutil.Shape(i)
+	}
+	l.Color, s.Color = c, c
+	p.Add(l, s)
+	p.Legend.Add(name, l, s)
+	return nil
+}

@@ -1,0 +1,146 @@
+package harness
+
+// Results is the whole output of Run, written as results.json.
+type Results struct {
+	Machine Machine     `json:"machine"`
+	Config  Config      `json:"config"`
+	Runs    []TargetRun `json:"runs"`
+}
+
+// TargetRun is every scenario of one target in one mode.
+type TargetRun struct {
+	Mode   string `json:"mode"`
+	Target string `json:"target"`
+
+	Idle      *IdleResult      `json:"idle,omitempty"`
+	Fanout    []FanoutResult   `json:"fanout,omitempty"`
+	RR        []RRResult       `json:"rr,omitempty"`
+	Adversary *AdvResult       `json:"adversary,omitempty"`
+	Sustained *SustainedResult `json:"sustained,omitempty"`
+	// Errors lists scenarios that failed, with why; a failed scenario has no result.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// IdlePoint is one step of the idle ramp. Conns == 0 is the baseline.
+type IdlePoint struct {
+	Conns     int        `json:"conns"`
+	Connected int        `json:"connected"`
+	Server    ProcSample `json:"server"`
+	// RSSAfterGC is VmRSS after a forced GC through pprof, -1 when the server has no pprof.
+	RSSAfterGC int64 `json:"rssAfterGC"`
+	// Slab is the system-wide Slab of /proc/meminfo (kernel memory, sockets included).
+	Slab int64 `json:"slab"`
+	// Lost counts connections the server dropped while idle.
+	Lost int64 `json:"lost"`
+}
+
+// IdleResult is the idle-memory scenario. Slopes are least-squares fits over the points,
+// baseline included, in bytes (or count) per connection; -1 when unknown.
+type IdleResult struct {
+	Points            []IdlePoint `json:"points"`
+	RSSPerConn        float64     `json:"rssPerConn"`
+	RSSPerConnAfterGC float64     `json:"rssPerConnAfterGC"`
+	FDsPerConn        float64     `json:"fdsPerConn"`
+	GoroutinesPerConn float64     `json:"goroutinesPerConn"`
+	ThreadsAtMax      int         `json:"threadsAtMax"`
+	SlabPerConn       float64     `json:"slabPerConn"`
+}
+
+// PubStat is the deliveries of one publication: latency from the publisher's send time to each
+// subscriber's arrival time, in nanoseconds; Max is the time to last delivery.
+type PubStat struct {
+	Seq int   `json:"seq"`
+	N   int64 `json:"n"`
+	P50 int64 `json:"p50"`
+	P99 int64 `json:"p99"`
+	Max int64 `json:"max"`
+}
+
+// FanoutResult is one fan-out run: one channel, Subs subscribers, one publisher.
+type FanoutResult struct {
+	Subs       int       `json:"subs"`
+	Connected  int       `json:"connected"`
+	Sent       int64     `json:"sent"`
+	Delivered  int64     `json:"delivered"`
+	Missing    int64     `json:"missing"`
+	SubsClosed int64     `json:"subsClosed"`
+	PerPub     []PubStat `json:"perPub"`
+	// TTLMedian and TTLP99 are across publications, of the time to last delivery (ns).
+	TTLMedian int64 `json:"ttlMedian"`
+	TTLP99    int64 `json:"ttlP99"`
+	// DelivP50 and DelivP99 are over every delivery of every publication (ns).
+	DelivP50 int64 `json:"delivP50"`
+	DelivP99 int64 `json:"delivP99"`
+	// PubRTTMedian is the publisher's request-to-response time (ns).
+	PubRTTMedian int64 `json:"pubRttMedian"`
+	// ServerCPUNs is the server's CPU over the publications; CPUPerDelivNs divides it by
+	// Delivered. ClientCPUNs is the workers' CPU over the same time.
+	ServerCPUNs   int64   `json:"serverCpuNs"`
+	CPUPerDelivNs float64 `json:"cpuPerDelivNs"`
+	ClientCPUNs   int64   `json:"clientCpuNs"`
+	WallNs        int64   `json:"wallNs"`
+	RSSBefore     int64   `json:"rssBefore"`
+	RSSAfter      int64   `json:"rssAfter"`
+}
+
+// RRResult is one request/response run.
+type RRResult struct {
+	Conns      int     `json:"conns"`
+	InFlight   int     `json:"inFlight"`
+	Connected  int     `json:"connected"`
+	Done       int64   `json:"done"`
+	ReqPerSec  float64 `json:"reqPerSec"`
+	P50        int64   `json:"p50"`
+	P90        int64   `json:"p90"`
+	P99        int64   `json:"p99"`
+	P999       int64   `json:"p999"`
+	Mismatched int64   `json:"mismatched"`
+	Errors     int64   `json:"errors"`
+	// ServerCPUNs and ClientCPUNs cover the measured window; ReqPerCPUSec is Done per
+	// server CPU-second.
+	ServerCPUNs  int64   `json:"serverCpuNs"`
+	ReqPerCPUSec float64 `json:"reqPerCpuSec"`
+	ClientCPUNs  int64   `json:"clientCpuNs"`
+	WindowNs     int64   `json:"windowNs"`
+}
+
+// AdvResult is the same fan-out alone, beside slowloris connections, and beside subscribers
+// that never read. Shift is the relative change of the median time to last delivery.
+type AdvResult struct {
+	Baseline       FanoutResult `json:"baseline"`
+	Slowloris      FanoutResult `json:"slowloris"`
+	NonRead        FanoutResult `json:"nonRead"`
+	SlowlorisShift float64      `json:"slowlorisShift"`
+	NonReadShift   float64      `json:"nonReadShift"`
+	// SlowlorisConnected is how many slowloris connections were set up, SlowlorisCut how many
+	// the server had closed by the end; NonReadConnected likewise for the non-readers.
+	SlowlorisConnected int   `json:"slowlorisConnected"`
+	SlowlorisCut       int64 `json:"slowlorisCut"`
+	NonReadConnected   int   `json:"nonReadConnected"`
+}
+
+// SustainedStep is one publication rate of the sustained broadcast.
+type SustainedStep struct {
+	Rate      float64 `json:"rate"`
+	Sent      int64   `json:"sent"`
+	Expected  int64   `json:"expected"`
+	Delivered int64   `json:"delivered"`
+	P50       int64   `json:"p50"`
+	P99       int64   `json:"p99"`
+	Max       int64   `json:"max"`
+	// DelivPerSec is Delivered over the step's duration; CPUPerDelivNs the server's CPU per delivery.
+	DelivPerSec   float64 `json:"delivPerSec"`
+	CPUPerDelivNs float64 `json:"cpuPerDelivNs"`
+	ClientCPUNs   int64   `json:"clientCpuNs"`
+	Pass          bool    `json:"pass"`
+}
+
+// SustainedResult is the sustained broadcast: Channels x SubsPerChannel subscribers.
+type SustainedResult struct {
+	Channels       int             `json:"channels"`
+	SubsPerChannel int             `json:"subsPerChannel"`
+	Steps          []SustainedStep `json:"steps"`
+	// BestDelivPerSec is the highest rate held (p99 under the bound, nothing missing), 0 if none.
+	BestDelivPerSec   float64 `json:"bestDelivPerSec"`
+	BestCPUPerDelivNs float64 `json:"bestCpuPerDelivNs"`
+}

@@ -1,0 +1,126 @@
+package harness
+
+import (
+	"fmt"
+	"strings"
+)
+
+// goalRow is one line of the targets table of shared/guides/benchmarking.md.
+type goalRow struct {
+	mode, figure, value, goal string
+	met                       bool
+}
+
+func find(res *Results, mode, target string) *TargetRun {
+	for i := range res.Runs {
+		if res.Runs[i].Mode == mode && res.Runs[i].Target == target {
+			return &res.Runs[i]
+		}
+	}
+	return nil
+}
+
+func lastFanout(r *TargetRun) *FanoutResult {
+	if r == nil || len(r.Fanout) == 0 {
+		return nil
+	}
+	return &r.Fanout[len(r.Fanout)-1]
+}
+
+// rrAt returns the one-in-flight request/response run of r closest to conns connections.
+func rrAt(r *TargetRun, conns int) *RRResult {
+	if r == nil {
+		return nil
+	}
+	var best *RRResult
+	for i := range r.RR {
+		x := &r.RR[i]
+		if x.InFlight != 1 {
+			continue
+		}
+		if best == nil || abs(x.Conns-conns) < abs(best.Conns-conns) {
+			best = x
+		}
+	}
+	return best
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
+// goals checks kuzzlews against the guide's targets, per mode. A missing figure is not listed.
+func goals(res *Results) []goalRow {
+	var rows []goalRow
+	peers := []string{"gorilla", "nbio", "nodews", "centrifugo"}
+	for _, mode := range []string{"pinned", "shared"} {
+		k := find(res, mode, "kuzzlews")
+		if k == nil {
+			continue
+		}
+		if k.Idle != nil && len(k.Idle.Points) > 0 {
+			rows = append(rows, goalRow{mode, "fds per connection", fmt.Sprintf("%.3f", k.Idle.FDsPerConn), "exactly 1",
+				k.Idle.FDsPerConn > 0.99 && k.Idle.FDsPerConn < 1.01})
+			rows = append(rows, goalRow{mode, "idle RSS per connection", fmt.Sprintf("%.0f B", k.Idle.RSSPerConn), "<= 1024 B",
+				k.Idle.RSSPerConn <= 1024})
+			if g := find(res, mode, "gorilla"); g != nil && g.Idle != nil && k.Idle.RSSPerConn > 0 {
+				ratio := g.Idle.RSSPerConn / k.Idle.RSSPerConn
+				rows = append(rows, goalRow{mode, "idle RSS vs gorilla", fmt.Sprintf("%.1fx less", ratio), ">= 15x less", ratio >= 15})
+			}
+			if n := find(res, mode, "nbio"); n != nil && n.Idle != nil {
+				rows = append(rows, goalRow{mode, "idle RSS vs nbio", fmt.Sprintf("%.0f B vs %.0f B", k.Idle.RSSPerConn, n.Idle.RSSPerConn), "below nbio",
+					k.Idle.RSSPerConn < n.Idle.RSSPerConn})
+			}
+		}
+		if kf := lastFanout(k); kf != nil {
+			if fl := lastFanout(find(res, mode, "floor2")); fl != nil && mode == "shared" {
+				ratio := float64(kf.TTLMedian) / float64(fl.TTLMedian)
+				rows = append(rows, goalRow{mode, fmt.Sprintf("fan-out to %d, time to last vs 2-thread floor", kf.Connected),
+					fmt.Sprintf("%s vs %s ms (%.2fx)", msf(kf.TTLMedian), msf(fl.TTLMedian), ratio), "<= 1.2x", ratio <= 1.2})
+			}
+			var slower []string
+			for _, p := range peers {
+				if pf := lastFanout(find(res, mode, p)); pf != nil && pf.TTLMedian <= kf.TTLMedian {
+					slower = append(slower, fmt.Sprintf("%s %s ms", p, msf(pf.TTLMedian)))
+				}
+			}
+			rows = append(rows, goalRow{mode, fmt.Sprintf("fan-out to %d, time to last vs peers", kf.Connected),
+				msf(kf.TTLMedian) + " ms; not below: " + strings.Join(append(slower, "-")[:max(len(slower), 1)], ", "), "below every peer", len(slower) == 0})
+			if fl := lastFanout(find(res, mode, "floor1")); fl != nil {
+				rows = append(rows, goalRow{mode, "server CPU per delivery vs 1-thread floor",
+					fmt.Sprintf("%.2f vs %.2f us", kf.CPUPerDelivNs/1e3, fl.CPUPerDelivNs/1e3), "<= floor + 1 us", kf.CPUPerDelivNs <= fl.CPUPerDelivNs+1000})
+			}
+		}
+		if kr, gr := rrAt(k, 1000), rrAt(find(res, mode, "gorilla"), 1000); kr != nil && gr != nil && gr.ReqPerSec > 0 {
+			ratio := kr.ReqPerSec / gr.ReqPerSec
+			rows = append(rows, goalRow{mode, fmt.Sprintf("request/response at %d conns vs gorilla", kr.Conns),
+				fmt.Sprintf("%.2fx req/s, p99 %s vs %s ms", ratio, msf(kr.P99), msf(gr.P99)), ">= 1.2x, p99 no worse", ratio >= 1.2 && kr.P99 <= gr.P99})
+		}
+		if a := k.Adversary; a != nil {
+			rows = append(rows, goalRow{mode, "fan-out beside slowloris", fmt.Sprintf("%+.0f%%", 100*a.SlowlorisShift), "< +10%", a.SlowlorisShift < 0.10})
+			rows = append(rows, goalRow{mode, "fan-out beside non-readers", fmt.Sprintf("%+.0f%%, RSS %.1f -> %.1f MiB", 100*a.NonReadShift,
+				float64(a.NonRead.RSSBefore)/(1<<20), float64(a.NonRead.RSSAfter)/(1<<20)), "< +10%, memory bounded", a.NonReadShift < 0.10})
+		}
+	}
+	return rows
+}
+
+func goalsMarkdown(res *Results) string {
+	rows := goals(res)
+	if len(rows) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("## kuzzlews against the targets (shared/guides/benchmarking.md)\n\n| mode | figure | measured | target | met |\n|---|---|---|---|---|\n")
+	for _, r := range rows {
+		met := "MISSED"
+		if r.met {
+			met = "yes"
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.mode, r.figure, r.value, r.goal, met)
+	}
+	return b.String() + "\n"
+}

@@ -1,0 +1,66 @@
+package harness
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestGoals(t *testing.T) {
+	idle := func(rss float64) *IdleResult {
+		return &IdleResult{Points: []IdlePoint{{}, {Conns: 1000, Connected: 1000}}, RSSPerConn: rss, FDsPerConn: 1}
+	}
+	fan := func(ttl int64, cpu float64) []FanoutResult {
+		return []FanoutResult{{Subs: 1000, Connected: 1000, TTLMedian: ttl, CPUPerDelivNs: cpu}}
+	}
+	rr := func(rps float64, p99 int64) []RRResult {
+		return []RRResult{{Conns: 1000, InFlight: 1, ReqPerSec: rps, P99: p99}}
+	}
+	tests := []struct {
+		name   string
+		kuz    TargetRun
+		missed []string
+	}{
+		{
+			name: "every target met",
+			kuz: TargetRun{Idle: idle(900), Fanout: fan(50e6, 10e3), RR: rr(13000, 5e6),
+				Adversary: &AdvResult{SlowlorisShift: 0.05, NonReadShift: -0.02}},
+		},
+		{
+			name: "every target missed",
+			kuz: TargetRun{Idle: idle(5000), Fanout: fan(200e6, 20e3), RR: rr(9000, 9e6),
+				Adversary: &AdvResult{SlowlorisShift: 0.5, NonReadShift: 0.2}},
+			missed: []string{"idle RSS per connection", "idle RSS vs gorilla", "idle RSS vs nbio", "time to last vs 2-thread floor",
+				"time to last vs peers", "CPU per delivery", "request/response", "slowloris", "non-readers"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			k := tt.kuz
+			k.Mode, k.Target = "shared", "kuzzlews"
+			res := &Results{Runs: []TargetRun{
+				k,
+				{Mode: "shared", Target: "gorilla", Idle: idle(17000), Fanout: fan(100e6, 12e3), RR: rr(10000, 6e6)},
+				{Mode: "shared", Target: "nbio", Idle: idle(1300), Fanout: fan(85e6, 11e3)},
+				{Mode: "shared", Target: "floor1", Fanout: fan(80e6, 9.5e3)},
+				{Mode: "shared", Target: "floor2", Fanout: fan(45e6, 9.8e3)},
+			}}
+			var missed []string
+			for _, g := range goals(res) {
+				if !g.met {
+					missed = append(missed, g.figure)
+				}
+			}
+			if len(missed) != len(tt.missed) {
+				t.Fatalf("missed %q, want %d: %q", missed, len(tt.missed), tt.missed)
+			}
+			for i, want := range tt.missed {
+				if !strings.Contains(missed[i], want) {
+					t.Errorf("missed[%d] = %q, want it to name %q", i, missed[i], want)
+				}
+			}
+			if md := goalsMarkdown(res); strings.Count(md, "MISSED") != len(tt.missed) {
+				t.Errorf("markdown shows %d MISSED, want %d:\n%s", strings.Count(md, "MISSED"), len(tt.missed), md)
+			}
+		})
+	}
+}

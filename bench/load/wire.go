@@ -1,0 +1,87 @@
+package load
+
+// The coordinator (bench/harness) drives each worker process (bench/cmd/loadgen) with one JSON
+// Command per line on the worker's stdin; the worker answers each with one JSON Report per line
+// on stdout. A worker exits on "quit", on stdin EOF, or after its -max-life.
+
+// Roles a worker's connections play.
+const (
+	RoleIdle      = "idle"      // connect and stay silent
+	RoleSub       = "sub"       // subscribe, then record every notification's latency
+	RoleNonRead   = "nonread"   // subscribe with a small SO_RCVBUF, then never read again
+	RoleSlowloris = "slowloris" // half the connections trickle half a handshake, half trickle half a frame
+	RoleRR        = "rr"        // closed-loop request/response on "start"
+	RolePub       = "pub"       // publish on "start"
+)
+
+// Command is one instruction to a worker.
+type Command struct {
+	// Cmd is "start", "collect", "cpu" or "quit".
+	Cmd string `json:"cmd"`
+
+	// rr: WarmupMs then DurationMs of measurement; InFlight requests per connection (0 means 1).
+	WarmupMs   int `json:"warmupMs,omitempty"`
+	DurationMs int `json:"durationMs,omitempty"`
+	InFlight   int `json:"inFlight,omitempty"`
+
+	// pub: Count publications spaced IntervalUs apart, or when Rate > 0, Rate publications per
+	// second for DurationMs, spread round-robin over Channels collections c0..c{Channels-1}
+	// (0 means 1: collection "c0"). Step tags the documents; Pad is filler bytes in each.
+	Count      int     `json:"count,omitempty"`
+	IntervalUs int     `json:"intervalUs,omitempty"`
+	Rate       float64 `json:"rate,omitempty"`
+	Channels   int     `json:"channels,omitempty"`
+	Step       int     `json:"step,omitempty"`
+	Pad        int     `json:"pad,omitempty"`
+
+	// collect: BySeq keeps one histogram per (step, seq) publication; otherwise one per step.
+	// Reset drops what was collected.
+	BySeq bool `json:"bySeq,omitempty"`
+	Reset bool `json:"reset,omitempty"`
+}
+
+// Key identifies a group of deliveries: one publication (Seq >= 0) or a whole step (Seq == -1).
+type Key struct {
+	Step int `json:"step"`
+	Seq  int `json:"seq"`
+}
+
+// Group is the latency histogram of the deliveries of one Key, in nanoseconds from the
+// publisher's wall-clock send time to the subscriber's wall-clock arrival time.
+type Group struct {
+	Key
+	Hist Hist `json:"hist"`
+}
+
+// Report is a worker's answer.
+type Report struct {
+	Worker string `json:"worker"`
+	// Event is "ready" (after setup), or the Cmd it answers.
+	Event string `json:"event"`
+	// CPUNs is the worker's user+system CPU time so far (getrusage), in nanoseconds.
+	CPUNs int64 `json:"cpuNs"`
+
+	// ready: connections set up, failures, and the first error text; SetupMs is the wall time.
+	Connected int    `json:"connected,omitempty"`
+	Failed    int    `json:"failed,omitempty"`
+	FirstErr  string `json:"firstErr,omitempty"`
+	SetupMs   int64  `json:"setupMs,omitempty"`
+
+	// rr: responses completed in the measured window and their latency; Mismatched counts
+	// responses whose id matched no outstanding request; Errors connection errors.
+	Done       int64 `json:"done,omitempty"`
+	WindowNs   int64 `json:"windowNs,omitempty"`
+	Mismatched int64 `json:"mismatched,omitempty"`
+	Errors     int64 `json:"errors,omitempty"`
+	Latency    *Hist `json:"latency,omitempty"`
+
+	// pub: publications sent and replies received; Latency above is the publish round trip.
+	Sent    int64 `json:"sent,omitempty"`
+	Replies int64 `json:"replies,omitempty"`
+
+	// collect: deliveries per group, and Other messages that carried no document.
+	Groups []Group `json:"groups,omitempty"`
+	Other  int64   `json:"other,omitempty"`
+	// Closed counts subscriber connections that ended (read error) before the collect.
+	Closed int64 `json:"closed,omitempty"`
+}
