@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
+)
+
+// startBinary builds the kuzzlews command and runs it on a free loopback port, as a user
+// would. It returns the process and its address.
+func startBinary(t *testing.T, args ...string) (*exec.Cmd, string) {
+	t.Helper()
+	cmd := exec.Command(buildBinary(t), append([]string{"-host", "127.0.0.1", "-port", "0"}, args...)...)
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	addrRE := regexp.MustCompile(`msg=listening addr=(\S+)`)
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if m := addrRE.FindStringSubmatch(sc.Text()); m != nil {
+			go func() { // keep draining the log so the server never blocks on it
+				for sc.Scan() {
+				}
+			}()
+			return cmd, m[1]
+		}
+	}
+	t.Fatalf("kuzzlews exited before listening: %v", sc.Err())
+	return nil, ""
+}
+
+func countFDs(t *testing.T, pid int) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+// The binary: each open client costs exactly one descriptor, and SIGTERM closes every
+// client with 1001 and exits 0.
+func TestBinaryDescriptorsAndSIGTERM(t *testing.T) {
+	cmd, addr := startBinary(t)
+	pid := cmd.Process.Pid
+	fds0 := countFDs(t, pid)
+	const n = 100
+	conns := make([]*wsClient, n)
+	for i := range conns {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, br, _, err := ws.Dialer{}.Dial(ctx, "ws://"+addr)
+		cancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { conn.Close() })
+		conn.SetDeadline(time.Now().Add(20 * time.Second))
+		conns[i] = &wsClient{t: t, conn: conn, br: br}
+		if br == nil {
+			conns[i].br = bufio.NewReader(conn)
+		}
+		conns[i].request(nowReq) // registered and served
+	}
+	if got := countFDs(t, pid) - fds0; got != n {
+		t.Fatalf("server descriptors grew by %d for %d clients, want exactly %d", got, n, n)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range conns {
+		if code := c.expectClose(); code != ws.StatusGoingAway {
+			t.Fatalf("client %d: close code %d, want 1001", i, code)
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("kuzzlews exited with %v, want status 0", err)
+	}
+}
+
+// buildBinary builds the kuzzlews command into the test's temporary folder.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "kuzzlews")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestBinaryHelpExitsZero(t *testing.T) {
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "-h").CombinedOutput()
+	if err != nil {
+		t.Fatalf("-h: %v\n%s", err, out)
+	}
+	for _, flag := range []string{"-port", "-host", "-workers", "-max-message-size", "-idle-timeout", "-max-queued-bytes"} {
+		if !regexp.MustCompile(`(?m)^\s+` + flag + `\b`).Match(out) {
+			t.Errorf("-h does not document %s:\n%s", flag, out)
+		}
+	}
+	if out, err := exec.Command(bin, "-no-such-flag").CombinedOutput(); err == nil {
+		t.Fatalf("an unknown flag exited 0:\n%s", out)
+	}
+}
