@@ -47,7 +47,8 @@ type atom struct {
 	lo, hi         float64 // range bounds (±Inf when open)
 	loIncl, hiIncl bool
 
-	re *regexp.Regexp
+	re       *regexp.Regexp
+	rePrefix string // literal the matched string must start with ("" if none known)
 
 	geo *geoShape
 
@@ -240,7 +241,7 @@ func (b *builder) build(f *jsv) (*expr, error) {
 		spec := v.vals[0]
 		value, flags := spec.get("value"), spec.get("flags")
 		re, _ := compileRegexp(value, flags)
-		a := &atom{kind: akRegexp, field: field, re: re}
+		a := &atom{kind: akRegexp, field: field, re: re, rePrefix: anchoredPrefix(re)}
 		var kb keyBuilder
 		kb.str("re").str(field).str(canonicalFlags(flags)).str(value.jsToString())
 		a.key = kb.sb.String()

@@ -35,8 +35,9 @@ type geoShape struct {
 	top, left, bottom, right float64
 	// circle/annulus: centre and radii in metres.
 	lat, lon, from, to float64
-	// polygon vertices [lat, lon] in degrees, open ring.
+	// polygon vertices [lat, lon] in degrees, open ring, and their edges.
 	points [][2]float64
+	edges  []polyEdge
 
 	// envelope (degrees); lon range may exceed [-180, 180] and is tested modulo 360.
 	minLat, maxLat, minLon, maxLon float64
@@ -79,9 +80,12 @@ func lonIn(lon, minLon, maxLon float64, all bool) bool {
 	if all {
 		return true
 	}
-	d := math.Mod(lon-minLon, 360)
-	if d < 0 {
-		d += 360
+	d := lon - minLon
+	if d < 0 || d >= 360 {
+		d = math.Mod(d, 360)
+		if d < 0 {
+			d += 360
+		}
 	}
 	return d <= maxLon-minLon
 }
@@ -98,6 +102,7 @@ func (g *geoShape) initEnvelope() {
 		g.minLat, g.maxLat = g.lat-dlat, g.lat+dlat
 		g.minLon, g.maxLon = g.lon-dlon, g.lon+dlon
 	case geoPoly:
+		g.initEdges()
 		g.envelopePolygon()
 	}
 	if !(g.maxLon-g.minLon < 360) {
@@ -126,11 +131,16 @@ func (g *geoShape) contains(lat, lon float64) bool {
 
 // normLon maps a longitude difference to (-180, 180].
 func normLon(d float64) float64 {
-	d = math.Mod(d, 360)
+	if d > 540 || d < -540 {
+		d = math.Mod(d, 360)
+	}
 	if d > 180 {
 		d -= 360
 	} else if d <= -180 {
 		d += 360
+	}
+	if d > 180 {
+		d -= 360
 	}
 	return d
 }
@@ -146,51 +156,70 @@ func gcLatAt(la1, x1, la2, x2, x float64) float64 {
 	return math.Atan(t) / deg
 }
 
+// polyEdge caches what the point-in-polygon test needs of an edge A->B.
+type polyEdge struct {
+	aLat, aLon, bLat float64
+	dLon             float64 // B's longitude relative to A's, in (-180, 180]
+	tanA, tanB, sinD float64
+}
+
+func (g *geoShape) initEdges() {
+	n := len(g.points)
+	g.edges = make([]polyEdge, n)
+	for i := range g.points {
+		a, b := g.points[i], g.points[(i+1)%n]
+		d := normLon(b[1] - a[1])
+		g.edges[i] = polyEdge{aLat: a[0], aLon: a[1], bLat: b[0], dLon: d,
+			tanA: math.Tan(a[0] * deg), tanB: math.Tan(b[0] * deg), sinD: math.Sin(d * deg)}
+	}
+}
+
 // polyCovers tests the point against the polygon with great-circle edges on the
 // geodetic sphere: crossings of the meridian north of the point are counted, and
 // points on an edge or vertex are inside (Boost covered_by). See doc.go for how this
 // differs from Boost's ellipsoidal side strategy.
 func (g *geoShape) polyCovers(lat, lon float64) bool {
 	const eps = 1e-9
-	n := len(g.points)
 	inside := false
-	for i := 0; i < n; i++ {
-		a, b := g.points[i], g.points[(i+1)%n]
-		xa, xb := normLon(a[1]-lon), normLon(b[1]-lon)
-		if math.Abs(xa) < eps && math.Abs(a[0]-lat) < eps {
+	for i := range g.edges {
+		e := &g.edges[i]
+		xa := normLon(e.aLon - lon)
+		xb := xa + e.dLon
+		if xa > -eps && xa < eps && math.Abs(e.aLat-lat) < eps {
 			return true // vertex
 		}
-		if math.Abs(xb-xa) > 180 {
-			// edge longer than half the globe in longitude: take the other way round
-			if xb > xa {
-				xb -= 360
-			} else {
-				xb += 360
-			}
-		}
-		if xa == xb {
+		if e.dLon == 0 {
 			// meridian edge: on it?
-			if math.Abs(xa) < eps && lat >= math.Min(a[0], b[0])-eps && lat <= math.Max(a[0], b[0])+eps {
+			if xa > -eps && xa < eps && lat >= math.Min(e.aLat, e.bLat)-eps && lat <= math.Max(e.aLat, e.bLat)+eps {
 				return true
 			}
 			continue
 		}
-		if (xa <= 0 && 0 < xb) || (xb <= 0 && 0 < xa) || (math.Abs(xb) < eps || math.Abs(xa) < eps) {
-			if !((xa <= 0 && 0 < xb) || (xb <= 0 && 0 < xa)) {
-				// touches the meridian at an endpoint only on the closed side: check on-edge
-				el := gcLatAt(a[0], xa, b[0], xb, 0)
-				if math.Abs(el-lat) < eps && (math.Abs(xa) < eps || math.Abs(xb) < eps) {
-					return true
-				}
-				continue
-			}
-			el := gcLatAt(a[0], xa, b[0], xb, 0)
+		crosses := (xa <= 0 && 0 < xb) || (xb <= 0 && 0 < xa)
+		touches := (xa > -eps && xa < eps) || (xb > -eps && xb < eps)
+		if !crosses && !touches {
+			continue
+		}
+		var el float64
+		if e.sinD == 0 {
+			el = e.aLat
+		} else {
+			sa, _ := math.Sincos(xa * deg)
+			sb, _ := math.Sincos(xb * deg)
+			el = math.Atan((e.tanA*sb-e.tanB*sa)/e.sinD) / deg
+		}
+		if !crosses {
+			// touches the meridian at an endpoint on the open side: only on-edge counts
 			if math.Abs(el-lat) < eps {
 				return true
 			}
-			if el > lat {
-				inside = !inside
-			}
+			continue
+		}
+		if math.Abs(el-lat) < eps {
+			return true
+		}
+		if el > lat {
+			inside = !inside
 		}
 	}
 	return inside

@@ -3,7 +3,6 @@ package filter
 import (
 	"math"
 	"slices"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -100,7 +99,10 @@ type fieldIdx struct {
 	rmu    sync.Mutex
 	rsnap  atomic.Pointer[rangeSnap]
 
-	regexps []*condEntry
+	regexps  []*condEntry            // all regexp conditions
+	reOther  []*condEntry            // those without an anchored literal prefix
+	rePrefix map[string][]*condEntry // the others, by prefix
+	reLens   []int                   // distinct prefix lengths, in bytes
 
 	geos    int
 	geoGrid map[uint64][]*condEntry
@@ -315,6 +317,17 @@ func (x *index) addCond(a *atom) *condEntry {
 		fi.rdirty.Store(true)
 	case akRegexp:
 		fi.regexps = append(fi.regexps, ce)
+		if p := a.rePrefix; p != "" {
+			if fi.rePrefix == nil {
+				fi.rePrefix = map[string][]*condEntry{}
+			}
+			fi.rePrefix[p] = append(fi.rePrefix[p], ce)
+			if !slices.Contains(fi.reLens, len(p)) {
+				fi.reLens = append(fi.reLens, len(p))
+			}
+		} else {
+			fi.reOther = append(fi.reOther, ce)
+		}
 	case akGeo:
 		fi.geoAdd(ce)
 	case akMatch:
@@ -346,6 +359,21 @@ func (x *index) removeCond(ce *condEntry) {
 			fi.rdirty.Store(true)
 		case akRegexp:
 			fi.regexps = removePtr(fi.regexps, ce)
+			if p := a.rePrefix; p != "" {
+				if l := removePtr(fi.rePrefix[p], ce); len(l) > 0 {
+					fi.rePrefix[p] = l
+				} else {
+					delete(fi.rePrefix, p)
+					fi.reLens = fi.reLens[:0]
+					for q := range fi.rePrefix {
+						if !slices.Contains(fi.reLens, len(q)) {
+							fi.reLens = append(fi.reLens, len(q))
+						}
+					}
+				}
+			} else {
+				fi.reOther = removePtr(fi.reOther, ce)
+			}
 		case akGeo:
 			fi.geoDel(ce)
 		case akMatch:
@@ -399,35 +427,44 @@ func (fi *fieldIdx) delScalar(ms map[string]*condEntry, mn map[float64]*condEntr
 	}
 }
 
-// ---- geo grid: 1° cells; shapes covering more than maxGeoCells cells are scanned ----
+// ---- geo grid: cells of 1, 4, 16 and 64 degrees; a shape goes to the finest level
+// where its envelope spans at most maxGeoCells cells, or to a scanned list ----
 
-const maxGeoCells = 256
+const maxGeoCells = 16
 
-func geoCell(lat, lon float64) uint64 {
-	la := int64(math.Floor(lat))
-	lo := int64(math.Floor(lon)) % 360
+var geoLevels = [...]float64{1, 4, 16, 64}
+
+func geoCell(level int, lat, lon float64) uint64 {
+	size := geoLevels[level]
+	la := int64(math.Floor(lat / size))
+	lo := int64(math.Floor(lon/size)) % int64(360/size)
 	if lo < 0 {
-		lo += 360
+		lo += int64(360 / size)
 	}
-	return uint64(la+1<<20)<<32 | uint64(lo)
+	return uint64(level)<<60 | uint64(la+1<<20)<<32 | uint64(lo)
 }
 
+// cells returns the level and cells of the shape's envelope, ok false when the shape
+// must be scanned (whole longitude range, non-finite or huge envelope).
 func (g *geoShape) cells() ([]uint64, bool) {
 	if g.allLon || math.IsNaN(g.minLat+g.maxLat+g.minLon+g.maxLon) || math.IsInf(g.minLat+g.maxLat+g.minLon+g.maxLon, 0) {
 		return nil, false
 	}
-	la0, la1 := math.Floor(g.minLat), math.Floor(g.maxLat)
-	lo0, lo1 := math.Floor(g.minLon), math.Floor(g.maxLon)
-	if (la1-la0+1)*(lo1-lo0+1) > maxGeoCells {
-		return nil, false
-	}
-	var out []uint64
-	for la := la0; la <= la1; la++ {
-		for lo := lo0; lo <= lo1; lo++ {
-			out = append(out, geoCell(la, lo))
+	for level, size := range geoLevels {
+		la0, la1 := math.Floor(g.minLat/size), math.Floor(g.maxLat/size)
+		lo0, lo1 := math.Floor(g.minLon/size), math.Floor(g.maxLon/size)
+		if (la1-la0+1)*(lo1-lo0+1) > maxGeoCells {
+			continue
 		}
+		var out []uint64
+		for la := la0; la <= la1; la++ {
+			for lo := lo0; lo <= lo1; lo++ {
+				out = append(out, geoCell(level, la*size, lo*size))
+			}
+		}
+		return out, true
 	}
-	return out, true
+	return nil, false
 }
 
 func (fi *fieldIdx) geoAdd(ce *condEntry) {
@@ -462,33 +499,74 @@ func (fi *fieldIdx) geoDel(ce *condEntry) {
 	}
 }
 
-// ---- range: intervals sorted by lower bound + an implicit max-upper-bound tree ----
+// ---- range: a stabbing segment tree over the elementary slots of the bounds ----
 
+// rangeSnap indexes the range conditions of one field. The distinct bounds xs cut the
+// number line into slots: 2i+1 is the point xs[i], 2i the open gap below it. Each
+// interval is stored in the O(log n) canonical nodes of a segment tree over the slots;
+// the conditions holding for v are those stored on the path from v's slot to the root
+// (O(log n + matches), exact, no per-interval comparison).
 type rangeSnap struct {
-	lo     []float64
-	conds  []*condEntry
-	maxHi  []float64 // segment tree over conds, 1-based, size 2*leaves
-	leaves int
+	xs    []float64
+	size  int          // leaves of the segment tree (power of two)
+	off   []int32      // node -> start in conds (CSR), len 2*size+1
+	conds []*condEntry // conditions per node
 }
 
 func buildRangeSnap(conds []*condEntry) *rangeSnap {
-	cs := slices.Clone(conds)
-	sort.Slice(cs, func(i, j int) bool { return cs[i].a.lo < cs[j].a.lo })
-	leaves := 1
-	for leaves < len(cs) {
-		leaves <<= 1
+	xs := make([]float64, 0, 2*len(conds))
+	for _, c := range conds {
+		xs = append(xs, c.a.lo, c.a.hi)
 	}
-	r := &rangeSnap{lo: make([]float64, len(cs)), conds: cs, maxHi: make([]float64, 2*leaves), leaves: leaves}
-	for i := range r.maxHi {
-		r.maxHi[i] = math.Inf(-1)
+	slices.Sort(xs)
+	xs = slices.Compact(xs)
+	slots := 2*len(xs) + 1
+	size := 1
+	for size < slots {
+		size <<= 1
 	}
-	for i, c := range cs {
-		r.lo[i] = c.a.lo
-		r.maxHi[leaves+i] = c.a.hi
+	r := &rangeSnap{xs: xs, size: size, off: make([]int32, 2*size+1)}
+	type span struct{ l, h int }
+	spans := make([]span, len(conds))
+	for i, c := range conds {
+		li, _ := slices.BinarySearch(xs, c.a.lo)
+		hi, _ := slices.BinarySearch(xs, c.a.hi)
+		l, h := 2*li+1, 2*hi+1
+		if !c.a.loIncl {
+			l++
+		}
+		if !c.a.hiIncl {
+			h--
+		}
+		spans[i] = span{l, h}
 	}
-	for i := leaves - 1; i >= 1; i-- {
-		r.maxHi[i] = math.Max(r.maxHi[2*i], r.maxHi[2*i+1])
+	visit := func(fn func(node int, c *condEntry)) {
+		for i, c := range conds {
+			l, h := spans[i].l+size, spans[i].h+size+1
+			for l < h {
+				if l&1 == 1 {
+					fn(l, c)
+					l++
+				}
+				if h&1 == 1 {
+					h--
+					fn(h, c)
+				}
+				l >>= 1
+				h >>= 1
+			}
+		}
 	}
+	visit(func(node int, _ *condEntry) { r.off[node+1]++ })
+	for i := 1; i < len(r.off); i++ {
+		r.off[i] += r.off[i-1]
+	}
+	r.conds = make([]*condEntry, r.off[len(r.off)-1])
+	fill := slices.Clone(r.off)
+	visit(func(node int, c *condEntry) {
+		r.conds[fill[node]] = c
+		fill[node]++
+	})
 	return r
 }
 
@@ -506,41 +584,18 @@ func (fi *fieldIdx) rangeSnapshot() *rangeSnap {
 
 // query fires every range condition containing v.
 func (r *rangeSnap) query(sc *scratch, v float64) {
-	// k = number of intervals whose lower bound is <= v
-	k := sort.SearchFloat64s(r.lo, math.Nextafter(v, math.Inf(1)))
-	if k == 0 {
+	if v != v {
 		return
 	}
-	var stack [128]int32
-	sp := 0
-	stack[sp] = 1
-	sp++
-	for sp > 0 {
-		sp--
-		node := int(stack[sp])
-		if r.maxHi[node] < v {
-			continue
+	i, found := slices.BinarySearch(r.xs, v)
+	slot := 2 * i
+	if found {
+		slot++
+	}
+	for p := slot + r.size; p >= 1; p >>= 1 {
+		for _, c := range r.conds[r.off[p]:r.off[p+1]] {
+			sc.fire(c)
 		}
-		// node covers leaves [lo, hi)
-		level := 0
-		for n := node; n < r.leaves; n <<= 1 {
-			level++
-		}
-		first := node<<level - r.leaves
-		if first >= k {
-			continue
-		}
-		if node >= r.leaves {
-			c := r.conds[node-r.leaves]
-			if c.a.inRange(v) {
-				sc.fire(c)
-			}
-			continue
-		}
-		stack[sp] = int32(2*node + 1)
-		sp++
-		stack[sp] = int32(2 * node)
-		sp++
 	}
 }
 
@@ -750,8 +805,18 @@ func (x *index) evalField(sc *scratch, fi *fieldIdx, v gjson.Result) {
 	}
 	if len(fi.regexps) > 0 {
 		if v.Type == gjson.String {
-			for _, c := range fi.regexps {
-				if c.a.re.MatchString(v.Str) {
+			str := v.Str
+			for _, l := range fi.reLens {
+				if len(str) >= l {
+					for _, c := range fi.rePrefix[str[:l]] {
+						if c.a.re.MatchString(str) {
+							sc.fire(c)
+						}
+					}
+				}
+			}
+			for _, c := range fi.reOther {
+				if c.a.re.MatchString(str) {
 					sc.fire(c)
 				}
 			}
@@ -783,9 +848,13 @@ func (x *index) evalField(sc *scratch, fi *fieldIdx, v gjson.Result) {
 				}
 			}
 		} else {
-			for _, c := range fi.geoGrid[geoCell(lat, lon)] {
-				if c.a.geo.contains(lat, lon) {
-					sc.fire(c)
+			if fi.geoGrid != nil {
+				for level := range geoLevels {
+					for _, c := range fi.geoGrid[geoCell(level, lat, lon)] {
+						if c.a.geo.contains(lat, lon) {
+							sc.fire(c)
+						}
+					}
 				}
 			}
 			for _, c := range fi.geoBig {

@@ -170,3 +170,25 @@ func re2Message(err error) string {
 	}
 	return code + ": " + se.Expr
 }
+
+// anchoredPrefix returns the literal that every string matched by re starts with,
+// when re begins with ^ (not multi-line) and a case-sensitive literal; "" otherwise.
+// It lets the matcher look regexps up by prefix instead of running all of them.
+func anchoredPrefix(re *regexp.Regexp) string {
+	if re == nil {
+		return ""
+	}
+	p, err := syntax.Parse(re.String(), syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	p = p.Simplify()
+	if p.Op != syntax.OpConcat || len(p.Sub) < 2 || p.Sub[0].Op != syntax.OpBeginText {
+		return ""
+	}
+	lit := p.Sub[1]
+	if lit.Op != syntax.OpLiteral || lit.Flags&syntax.FoldCase != 0 {
+		return ""
+	}
+	return string(lit.Rune)
+}
