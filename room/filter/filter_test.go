@@ -494,3 +494,52 @@ func TestTestAllocs(t *testing.T) {
 		})
 	}
 }
+
+// TestChurn stores and removes filters in random order (exercising the range tree's
+// pending and removed conditions, the geo grid and shared conditions) and compares the
+// engine with the direct evaluation of every stored filter.
+func TestChurn(t *testing.T) {
+	r := mulberry32(7)
+	e := NewEngine(Config{})
+	stored := map[string]*Normalized{}
+	var order []string
+	gen := func() string {
+		lo := r.intn(-50, 50)
+		switch r.intn(0, 3) {
+		case 0:
+			return fmt.Sprintf(`{"range":{"a":{"gte":%d,"lt":%d}}}`, lo, lo+r.intn(1, 30))
+		case 1:
+			return fmt.Sprintf(`{"not":{"range":{"a":{"gt":%d}}}}`, lo)
+		case 2:
+			return fmt.Sprintf(`{"geoDistance":{"p":[%d,%d],"distance":"%dkm"}}`, lo/10, lo/5, r.intn(1, 900))
+		}
+		return fmt.Sprintf(`{"and":[{"range":{"a":{"lte":%d}}},{"equals":{"b":%d}}]}`, lo, lo%3)
+	}
+	for step := 0; step < 1500; step++ {
+		if len(order) > 0 && r.next() < 0.4 {
+			i := r.intn(0, len(order)-1)
+			e.Remove("i", order[i])
+			delete(stored, order[i])
+			order = append(order[:i], order[i+1:]...)
+		} else {
+			n := mustNormalize(t, e, "i", gen())
+			if stored[n.ID] == nil {
+				stored[n.ID] = n
+				order = append(order, n.ID)
+			}
+			e.Store(n)
+		}
+		if step%25 != 0 {
+			continue
+		}
+		for k := 0; k < 20; k++ {
+			doc := fmt.Sprintf(`{"a":%d,"b":%d,"p":[%d,%d]}`, r.intn(-60, 60), r.intn(0, 2), r.intn(-5, 5), r.intn(-10, 10))
+			got := e.Test("i", []byte(doc), "", nil)
+			for id, n := range stored {
+				if want := Match(n, []byte(doc), ""); slices.Contains(got, id) != want {
+					t.Fatalf("step %d: filter %s on %s: engine %v, direct %v", step, n, doc, !want, want)
+				}
+			}
+		}
+	}
+}

@@ -3,8 +3,6 @@ package filter
 import (
 	"math"
 	"slices"
-	"sync"
-	"sync/atomic"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -70,6 +68,7 @@ type condLit struct {
 }
 
 type condEntry struct {
+	dead   bool // removed; only range snapshots may still reference it
 	a      *atom
 	slot   int32
 	pos    []*subEntry // subfilters holding the condition
@@ -94,10 +93,10 @@ type fieldIdx struct {
 	exNull *condEntry
 	nExArr int
 
-	ranges []*condEntry
-	rdirty atomic.Bool
-	rmu    sync.Mutex
-	rsnap  atomic.Pointer[rangeSnap]
+	ranges   []*condEntry // all range conditions
+	rsnap    *rangeSnap   // segment tree over some of them, rebuilt by writers
+	rpending []*condEntry // added since rsnap was built, tested one by one
+	rdead    int          // conditions of rsnap removed since it was built
 
 	regexps  []*condEntry            // all regexp conditions
 	reOther  []*condEntry            // those without an anchored literal prefix
@@ -314,7 +313,8 @@ func (x *index) addCond(a *atom) *condEntry {
 		}
 	case akRange:
 		fi.ranges = append(fi.ranges, ce)
-		fi.rdirty.Store(true)
+		fi.rpending = append(fi.rpending, ce)
+		fi.maybeRebuildRanges()
 	case akRegexp:
 		fi.regexps = append(fi.regexps, ce)
 		if p := a.rePrefix; p != "" {
@@ -356,7 +356,13 @@ func (x *index) removeCond(ce *condEntry) {
 			}
 		case akRange:
 			fi.ranges = removePtr(fi.ranges, ce)
-			fi.rdirty.Store(true)
+			ce.dead = true
+			if slices.Contains(fi.rpending, ce) {
+				fi.rpending = removePtr(fi.rpending, ce)
+			} else {
+				fi.rdead++
+			}
+			fi.maybeRebuildRanges()
 		case akRegexp:
 			fi.regexps = removePtr(fi.regexps, ce)
 			if p := a.rePrefix; p != "" {
@@ -511,6 +517,7 @@ type rangeSnap struct {
 	size  int          // leaves of the segment tree (power of two)
 	off   []int32      // node -> start in conds (CSR), len 2*size+1
 	conds []*condEntry // conditions per node
+	n     int          // conditions indexed
 }
 
 func buildRangeSnap(conds []*condEntry) *rangeSnap {
@@ -525,7 +532,7 @@ func buildRangeSnap(conds []*condEntry) *rangeSnap {
 	for size < slots {
 		size <<= 1
 	}
-	r := &rangeSnap{xs: xs, size: size, off: make([]int32, 2*size+1)}
+	r := &rangeSnap{xs: xs, size: size, off: make([]int32, 2*size+1), n: len(conds)}
 	type span struct{ l, h int }
 	spans := make([]span, len(conds))
 	for i, c := range conds {
@@ -570,16 +577,32 @@ func buildRangeSnap(conds []*condEntry) *rangeSnap {
 	return r
 }
 
-func (fi *fieldIdx) rangeSnapshot() *rangeSnap {
-	if fi.rdirty.Load() {
-		fi.rmu.Lock()
-		if fi.rdirty.Load() {
-			fi.rsnap.Store(buildRangeSnap(fi.ranges))
-			fi.rdirty.Store(false)
-		}
-		fi.rmu.Unlock()
+// maybeRebuildRanges rebuilds the segment tree when the conditions tested one by one
+// or the removed ones it still holds exceed a fraction of it, so that a store or
+// remove costs O(log n) amortized. fi's index write lock must be held.
+func (fi *fieldIdx) maybeRebuildRanges() {
+	n := 0
+	if fi.rsnap != nil {
+		n = fi.rsnap.n
 	}
-	return fi.rsnap.Load()
+	if len(fi.rpending) <= 16+n/16 && fi.rdead <= 16+n/4 {
+		return
+	}
+	fi.rsnap = buildRangeSnap(fi.ranges)
+	fi.rpending = fi.rpending[:0]
+	fi.rdead = 0
+}
+
+// queryRanges fires the range conditions of fi that contain v.
+func (fi *fieldIdx) queryRanges(sc *scratch, v float64) {
+	if fi.rsnap != nil {
+		fi.rsnap.query(sc, v)
+	}
+	for _, c := range fi.rpending {
+		if c.a.inRange(v) {
+			sc.fire(c)
+		}
+	}
 }
 
 // query fires every range condition containing v.
@@ -594,7 +617,9 @@ func (r *rangeSnap) query(sc *scratch, v float64) {
 	}
 	for p := slot + r.size; p >= 1; p >>= 1 {
 		for _, c := range r.conds[r.off[p]:r.off[p+1]] {
-			sc.fire(c)
+			if !c.dead {
+				sc.fire(c)
+			}
 		}
 	}
 }
@@ -799,9 +824,7 @@ func (x *index) evalField(sc *scratch, fi *fieldIdx, v gjson.Result) {
 		})
 	}
 	if len(fi.ranges) > 0 && v.Type == gjson.Number {
-		if r := fi.rangeSnapshot(); r != nil {
-			r.query(sc, v.Num)
-		}
+		fi.queryRanges(sc, v.Num)
 	}
 	if len(fi.regexps) > 0 {
 		if v.Type == gjson.String {
