@@ -123,7 +123,9 @@ func TestSpread(t *testing.T) {
 }
 
 // TestPublishAllocsDoNotGrowWithSubscribers pins the encode-once design: a publish to
-// 10,000 subscribers allocates no more than a publish to one.
+// 10,000 subscribers allocates no more than a publish to one. The counts are asserted in
+// builds without -race (the race detector empties the filter engine's sync.Pool at
+// random); `go test ./...` runs them.
 func TestPublishAllocsDoNotGrowWithSubscribers(t *testing.T) {
 	allocs := func(n int, spread func(func()) bool) float64 {
 		e := newTestEngine(t, Config{Spread: spread})
@@ -154,7 +156,7 @@ func TestPublishAllocsDoNotGrowWithSubscribers(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			one, many := allocs(1, nil), allocs(10_000, tt.spread)
 			t.Logf("allocations per publish: 1 subscriber %.2f, 10,000 subscribers %.2f", one, many)
-			if many > one+0.5 {
+			if many > one+0.5 && !raceEnabled {
 				t.Errorf("publish to 10,000 subscribers allocates %.2f times, to 1 subscriber %.2f", many, one)
 			}
 		})
