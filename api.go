@@ -4,9 +4,10 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-	"sync"
-	"time"
+		"time"
 
+	"github.com/gobwas/ws"
+	"github.com/kuzzlews/kuzzlews/frame"
 	"github.com/kuzzlews/kuzzlews/room"
 	"github.com/tidwall/gjson"
 )
@@ -30,9 +31,6 @@ func init() {
 		"getCurrentUser": authGetCurrentUser,
 	}
 }
-
-// scratch buffers for building responses; frames built from them are fresh slices.
-var scratch = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // handleMessage runs one client message through Kuzzle's pipeline and queues the frame
 // that answers it, if any. msg is only valid during the call.
@@ -68,14 +66,26 @@ func (cl *client) process(msg []byte) []byte {
 	}
 	env.requestIDRaw = requestID
 	r := s.execute(cl, &env)
-	bp := scratch.Get().(*[]byte)
-	payload := appendResponse((*bp)[:0], &env, requestID, s.cfg.Node, r)
-	payload = withRoom(payload, requestID)
-	*bp = (*bp)[:0]
-	if cap(*bp) <= 64<<10 {
-		scratch.Put(bp)
+	// Build the response after Headroom bytes of a buffer sized for it, inject room and
+	// frame it in place: one allocation per response.
+	buf := make([]byte, frame.Headroom, frame.Headroom+responseSizeHint(&env, requestID, r))
+	buf = appendResponse(buf, &env, requestID, s.cfg.Node, r)
+	buf = appendRoom(buf, requestID)
+	return frame.Seal(buf, ws.OpText)
+}
+
+// responseSizeHint estimates the encoded size of a response, so that building it
+// rarely reallocates.
+func responseSizeHint(env *envelope, requestID string, r response) int {
+	n := 160 + 2*len(requestID) + len(env.action.Raw) + len(env.controller.Raw) +
+		len(env.index.Raw) + len(env.collection.Raw) + len(env.volatile.Raw) + len(r.result)
+	if r.err != nil {
+		n += 96 + len(r.err.Message) + 4*len(r.err.Props)
+		for _, p := range r.err.Props {
+			n += len(p)
+		}
 	}
-	return encodeText(payload)
+	return n
 }
 
 // execute checks the controller and action and runs the action.

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/gobwas/ws"
+	"github.com/kuzzlews/kuzzlews/room"
+	"github.com/tidwall/sjson"
 )
 
 func TestRequestEnvelope(t *testing.T) {
@@ -298,6 +300,25 @@ func TestMetricsEndpoint(t *testing.T) {
 	for _, want := range []string{"kuzzlews_connections 1", "kuzzlews_rooms 1", "kuzzlews_connections_accepted_total 1"} {
 		if !strings.Contains(string(body), want+"\n") {
 			t.Errorf("metrics lack %q:\n%s", want, body)
+		}
+	}
+}
+
+// appendRoom must produce exactly what sjson produces for a new root key.
+func TestAppendRoomMatchesSjson(t *testing.T) {
+	var env envelope
+	parseEnvelope([]byte(`{"controller":"server","action":"now","requestId":"a\"b","volatile":{"x":[1,{"y":"}"}]}}`), &env)
+	for _, r := range []response{
+		{result: []byte(`{"now":1}`)},
+		{err: room.NewError("api.process.controller_not_found", "nope")},
+	} {
+		obj := appendResponse(nil, &env, env.requestID.Raw, "knode", r)
+		want, err := sjson.SetRawBytes(append([]byte(nil), obj...), "room", []byte(env.requestID.Raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := appendRoom(obj, env.requestID.Raw); string(got) != string(want) {
+			t.Fatalf("appendRoom:\n got %s\nwant %s", got, want)
 		}
 	}
 }
