@@ -265,14 +265,14 @@ func (c *Conn) readLoop(buf []byte) error {
 
 // deliver hands data (plus pending input) to the handler and keeps what it left.
 func (c *Conn) deliver(data []byte) error {
-	max := c.p.cfg.MaxPendingBytes
+	limit := c.p.cfg.MaxPendingBytes
 	if pb := c.pending; pb != nil {
 		need := len(*pb) + len(data)
-		if need > max {
+		if need > limit {
 			return ErrPendingTooLarge
 		}
 		if need > cap(*pb) {
-			nb := getBuf(need)
+			nb := getBuf(min(max(need, 2*cap(*pb)), limit)) // geometric: no quadratic copying
 			*nb = append(*nb, *pb...)
 			putBuf(pb)
 			c.pending, pb = nb, nb
@@ -288,7 +288,7 @@ func (c *Conn) deliver(data []byte) error {
 		c.pending = nil
 	case c.pending != nil:
 		*c.pending = (*c.pending)[:copy(*c.pending, rest)]
-	case len(rest) > max:
+	case len(rest) > limit:
 		return ErrPendingTooLarge
 	case len(rest) > 0:
 		nb := getBuf(len(rest))
