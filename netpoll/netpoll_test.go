@@ -378,3 +378,29 @@ func TestShutdownClosesEveryone(t *testing.T) {
 		t.Fatalf("%d clients saw the goodbye then EOF, want 20", eofs.Load())
 	}
 }
+
+func TestLargeUnitAcrossManyReads(t *testing.T) {
+	p := startPoller(t, Config{MaxPendingBytes: 4 << 20}, &lineHandler{})
+	c := dial(t, p)
+	c.SetDeadline(time.Now().Add(20 * time.Second))
+	line := strings.Repeat("y", 3<<20)
+	go c.Write([]byte(line + "\n"))
+	if got := readLine(t, bufio.NewReaderSize(c, 4<<20)); got != "echo: "+line {
+		t.Fatalf("got %d bytes, want %d", len(got), len("echo: "+line))
+	}
+}
+
+func TestPendingOverLimitCloses(t *testing.T) {
+	h := &lineHandler{closed: make(chan error, 1)}
+	p := startPoller(t, Config{MaxPendingBytes: 64 << 10}, h)
+	c := dial(t, p)
+	go c.Write(bytes.Repeat([]byte("z"), 200<<10)) // no newline: never consumable
+	select {
+	case err := <-h.closed:
+		if !errors.Is(err, ErrPendingTooLarge) {
+			t.Fatalf("OnClose err = %v, want ErrPendingTooLarge", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("connection not closed")
+	}
+}
