@@ -207,3 +207,30 @@ func TestSetKeyAndWithRoomMatchSjson(t *testing.T) {
 		t.Errorf("withRoom:\ngot  %s\nwant %s", got, want)
 	}
 }
+
+// A duplicated _kuzzle_info key must not let a publisher forge the value subscribers read
+// (JSON.parse keeps the last occurrence): every later occurrence is removed.
+func TestSetKeyRemovesDuplicates(t *testing.T) {
+	info := []byte(`{"author":"-1","createdAt":1}`)
+	for _, tc := range []struct {
+		body, want string
+	}{
+		{
+			body: `{"_kuzzle_info":0,"msg":"hi","_kuzzle_info":{"author":"admin"}}`,
+			want: `{"_kuzzle_info":{"author":"-1","createdAt":1},"msg":"hi"}`,
+		},
+		{
+			body: `{"a":1, "_kuzzle_info" : 0 , "_kuzzle_info":2,"b":3, "_kuzzle\u005finfo":4}`,
+			want: `{"a":1, "_kuzzle_info" : {"author":"-1","createdAt":1},"b":3}`,
+		},
+	} {
+		got := setKey([]byte(tc.body), "_kuzzle_info", info)
+		if string(got) != tc.want {
+			t.Errorf("setKey(%s):\ngot  %s\nwant %s", tc.body, got, tc.want)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(got, &m); err != nil || m["_kuzzle_info"].(map[string]any)["author"] != "-1" {
+			t.Errorf("decoded %v (%v)", m, err)
+		}
+	}
+}

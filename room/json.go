@@ -98,22 +98,40 @@ func truthy(raw []byte) bool {
 // appended as the last key. It returns what sjson.SetRawBytes(obj, key, raw) returns,
 // in one allocation.
 func setKey(obj []byte, key string, raw []byte) []byte {
-	v := view(obj)
-	if old := v.Get(key); old.Exists() && old.Index > 0 {
-		out := make([]byte, 0, len(obj)-len(old.Raw)+len(raw))
-		out = append(out, obj[:old.Index]...)
+	// One pass over the members: the first occurrence of key is replaced in place; later
+	// occurrences (a duplicated key, which JSON.parse would resolve to the last one) are
+	// removed with their leading comma, so no client can read a value the sender forged.
+	var first gjson.Result
+	var dups [][2]int // byte ranges [end of the previous value, end of the duplicate's value)
+	prevEnd, empty := 0, true
+	view(obj).ForEach(func(k, v gjson.Result) bool {
+		empty = false
+		end := v.Index + len(v.Raw)
+		if k.Str == key {
+			if !first.Exists() {
+				first = v
+			} else {
+				dups = append(dups, [2]int{prevEnd, end})
+			}
+		}
+		prevEnd = end
+		return true
+	})
+	if first.Exists() && first.Index > 0 {
+		out := make([]byte, 0, len(obj)-len(first.Raw)+len(raw))
+		out = append(out, obj[:first.Index]...)
 		out = append(out, raw...)
-		return append(out, obj[old.Index+len(old.Raw):]...)
+		from := first.Index + len(first.Raw)
+		for _, d := range dups {
+			out = append(out, obj[from:d[0]]...)
+			from = d[1]
+		}
+		return append(out, obj[from:]...)
 	}
 	end := len(obj) - 1
 	for end > 0 && obj[end] != '}' {
 		end--
 	}
-	empty := true
-	v.ForEach(func(_, _ gjson.Result) bool {
-		empty = false
-		return false
-	})
 	out := make([]byte, 0, len(obj)+len(key)+len(raw)+4)
 	out = append(out, obj[:end]...)
 	if !empty {
