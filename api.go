@@ -4,7 +4,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
-		"time"
+	"time"
 
 	"github.com/gobwas/ws"
 	"github.com/kuzzlews/kuzzlews/frame"

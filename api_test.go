@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"io"
@@ -8,6 +9,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 	"github.com/kuzzlews/kuzzlews/room"
@@ -321,4 +323,60 @@ func TestAppendRoomMatchesSjson(t *testing.T) {
 			t.Fatalf("appendRoom:\n got %s\nwant %s", got, want)
 		}
 	}
+}
+
+func TestAppPingWithRepeatedKey(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dialWS(t, s)
+	c.sendText(`{"p":2,"p":1}`) // JSON.parse keeps the last value: a ping
+	if f := c.readFrame(); string(f.Payload) != `{"p":2}` {
+		t.Fatalf("got %q", f.Payload)
+	}
+}
+
+// A binary frame is read as text the way Kuzzle reads it: invalid UTF-8 becomes U+FFFD,
+// so nothing the server echoes or publishes is invalid UTF-8 in a text frame.
+func TestBinaryFrameInvalidUTF8IsReplaced(t *testing.T) {
+	s := startServer(t, Config{})
+	c := dialWS(t, s)
+	c.writeRaw(maskedFrame(true, ws.OpBinary, []byte("{\"controller\":\"server\",\"action\":\"now\",\"requestId\":\"b\",\"volatile\":{\"x\":\"\xff\"}}"), true))
+	f := c.readFrame()
+	if !utf8.Valid(f.Payload) {
+		t.Fatalf("response is not valid UTF-8: %q", f.Payload)
+	}
+	var m map[string]any
+	json.Unmarshal(f.Payload, &m)
+	if field(m, "volatile", "x") != "\uFFFD" || m["room"] != "b" {
+		t.Fatalf("response %s", f.Payload)
+	}
+}
+
+// One response larger than -max-queued-bytes is still delivered to a client that reads.
+func TestLargeResponseToPromptReader(t *testing.T) {
+	s := startServer(t, Config{MaxQueuedBytes: 64 << 10})
+	c := dialWS(t, s)
+	big := `{"controller":"server","action":"now","requestId":"big","volatile":{"pad":"` + strings.Repeat("x", 512<<10) + `"}}`
+	if m := c.request(big); m["room"] != "big" {
+		t.Fatalf("got %v", m["room"])
+	}
+	if s.slowClosed.Load() != 0 {
+		t.Fatal("a prompt reader was closed as slow")
+	}
+}
+
+// Shutdown answers a client still in its handshake in HTTP, not with a WebSocket frame.
+func TestShutdownDuringHandshakeAnswers503(t *testing.T) {
+	s := startServer(t, Config{})
+	conn := dialTCP(t, s)
+	conn.Write([]byte("GET / HTTP/1.1\r\nHost: x\r\n"))
+	eventually(t, "the connection to be registered", func() bool { return s.poll.Stats().Conns == 1 })
+	go s.Shutdown(5 * time.Second)
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != 503 {
+		t.Fatalf("status %d, want 503", resp.StatusCode)
+	}
+	conn.Close()
 }

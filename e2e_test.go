@@ -112,7 +112,11 @@ func TestBinaryHelpExitsZero(t *testing.T) {
 			t.Errorf("-h does not document %s:\n%s", flag, out)
 		}
 	}
-	if out, err := exec.Command(bin, "-no-such-flag").CombinedOutput(); err == nil {
-		t.Fatalf("an unknown flag exited 0:\n%s", out)
+	for _, args := range [][]string{{"-no-such-flag"}, {"-port", "-1"}, {"-workers", "-3"}, {"-max-message-size", "-1"}, {"-close-timeout", "-1s"}} {
+		cmd := exec.Command(bin, args...)
+		out, err := cmd.CombinedOutput()
+		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 {
+			t.Errorf("%v: exit %v, want status 2\n%s", args, err, out)
+		}
 	}
 }

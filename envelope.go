@@ -18,7 +18,7 @@ type envelope struct {
 	index, collection, id         gjson.Result
 	body, volatile, jwt           gjson.Result
 	scope, users, timestamp       gjson.Result
-	keys                          int
+	otherKeys                     int // keys other than "p"
 	p                             gjson.Result
 
 	// requestIDRaw is the requestId as a raw JSON string: the client's, or a generated
@@ -48,7 +48,9 @@ func parseEnvelope(msg []byte, env *envelope) *castError {
 	}
 	*env = envelope{}
 	v.ForEach(func(k, val gjson.Result) bool {
-		env.keys++
+		if k.Str != "p" {
+			env.otherKeys++
+		}
 		switch k.Str {
 		case "requestId":
 			env.requestID = val
@@ -96,10 +98,11 @@ func parseEnvelope(msg []byte, env *envelope) *castError {
 	return nil
 }
 
-// isAppPing reports whether env is exactly {"p":1}, Kuzzle's application-level ping
-// (spec section 3.4): one key, p, whose value is the number 1.
+// isAppPing reports whether env is {"p":1}, Kuzzle's application-level ping (spec
+// section 3.4): after JSON.parse, one key, p, whose value is the number 1 (a repeated
+// key counts once and its last value wins, as in JavaScript).
 func (env *envelope) isAppPing() bool {
-	return env.keys == 1 && env.p.Type == gjson.Number && env.p.Num == 1
+	return env.otherKeys == 0 && env.p.Type == gjson.Number && env.p.Num == 1
 }
 
 // present reports whether a field exists and is not null (Kuzzle treats null as absent

@@ -40,7 +40,7 @@ func run(args []string) int {
 	fs.IntVar(&cfg.MaxHandshakeBytes, "max-handshake-bytes", 8<<10, "largest upgrade request in bytes (HTTP 431 past it)")
 	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", 10*time.Second, "time allowed to complete the upgrade request (HTTP 408 past it)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 60*time.Second, "close connections silent for that long, with 1001 (negative: never)")
-	fs.IntVar(&cfg.MaxQueuedBytes, "max-queued-bytes", 1<<20, "bytes waiting to be written to one client before it is closed with 1011")
+	fs.IntVar(&cfg.MaxQueuedBytes, "max-queued-bytes", 4<<20, "bytes waiting to be written to one client before it is closed with 1011")
 	fs.IntVar(&cfg.RateLimit, "rate-limit", 0, "messages per second per connection (0: unlimited)")
 	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", 5*time.Second, "time a closing connection gets to flush and see the client close")
 	fs.IntVar(&cfg.MaxConditions, "max-conditions", 100, "largest number of conditions in a subscription filter after normalization (negative: no limit)")
@@ -59,6 +59,24 @@ func run(args []string) int {
 			return 0
 		}
 		return 2
+	}
+	for name, v := range map[string]int{
+		"-port": cfg.Port, "-workers": cfg.Workers, "-max-conns": cfg.MaxConns,
+		"-max-message-size": cfg.MaxMessageSize, "-max-handshake-bytes": cfg.MaxHandshakeBytes,
+		"-max-queued-bytes": cfg.MaxQueuedBytes, "-rate-limit": cfg.RateLimit,
+	} {
+		if v < 0 || (name == "-port" && v > 65535) {
+			fmt.Fprintf(os.Stderr, "kuzzlews: %s %d: out of range\n", name, v)
+			return 2
+		}
+	}
+	for name, d := range map[string]time.Duration{
+		"-handshake-timeout": cfg.HandshakeTimeout, "-close-timeout": cfg.CloseTimeout, "-shutdown-timeout": shutdownTimeout,
+	} {
+		if d < 0 {
+			fmt.Fprintf(os.Stderr, "kuzzlews: %s %v: must not be negative\n", name, d)
+			return 2
+		}
 	}
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -11,6 +12,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 	"github.com/kuzzlews/kuzzlews/frame"
@@ -44,9 +46,10 @@ type Config struct {
 	// long, with close code 1001. 0 means 60 s (Kuzzle's default, spec section 3.5);
 	// a negative value disables it.
 	IdleTimeout time.Duration
-	// MaxQueuedBytes bounds the bytes waiting to be written to one client; 0 means 1 MiB.
+	// MaxQueuedBytes bounds the bytes waiting to be written to one client; 0 means 4 MiB.
 	// A client past it is closed with code 1011, as Kuzzle closes slow clients
-	// (spec section 3.9), and counted.
+	// (spec section 3.9), and counted. One message of any size is always accepted when
+	// nothing is waiting, so a large response or notification alone never counts as slow.
 	MaxQueuedBytes int
 	// RateLimit is the largest number of messages one connection may send per second;
 	// later ones get the room-less network.websocket.ratelimit_exceeded error and are not
@@ -84,7 +87,7 @@ func (c Config) withDefaults() Config {
 		c.IdleTimeout = 60 * time.Second
 	}
 	if c.MaxQueuedBytes <= 0 {
-		c.MaxQueuedBytes = 1 << 20
+		c.MaxQueuedBytes = 4 << 20
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = 5 * time.Second
@@ -120,6 +123,7 @@ var (
 	closeSlow         = frame.Close(ws.StatusInternalServerError, "too much backpressure: client is too slow")
 	closeIdle         = frame.Close(ws.StatusGoingAway, "idle timeout")
 	closeShutdown     = frame.Close(ws.StatusGoingAway, "server shutting down")
+	handshakeShutdown = []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n\r\nserver shutting down")
 	handshakeTimedOut = []byte("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\nhandshake timeout")
 )
 
@@ -169,7 +173,11 @@ func (s *Server) Shutdown(timeout time.Duration) int {
 	}
 	s.mu.Unlock()
 	s.poll.ForEach(func(c *netpoll.Conn) {
-		c.Close(closeShutdown) // a client still in its handshake gets the close frame too: harmless
+		if cl, ok := c.Handler().(*client); ok && !cl.upgraded.Load() {
+			c.Close(handshakeShutdown) // still an HTTP client: answer in HTTP
+			return
+		}
+		c.Close(closeShutdown)
 	})
 	return s.poll.Shutdown(timeout)
 }
@@ -180,7 +188,7 @@ type client struct {
 	s        *Server
 	conn     *netpoll.Conn
 	r        frame.Reader
-	upgraded bool
+	upgraded atomic.Bool // read by Shutdown from another goroutine
 	rate     rateWindow
 	rc       *room.Conn // the connection in the room engine; nil until first used
 }
@@ -207,7 +215,7 @@ func (cl *client) Deliver(f []byte) { cl.send(f) }
 // OnData implements netpoll.Handler: handshake first, then frames.
 func (cl *client) OnData(c *netpoll.Conn, data []byte) int {
 	consumed := 0
-	if !cl.upgraded {
+	if !cl.upgraded.Load() {
 		n, resp, _, err := frame.Upgrade(data, frame.HandshakeConfig{MaxBytes: cl.s.cfg.MaxHandshakeBytes})
 		switch {
 		case errors.Is(err, frame.ErrIncomplete):
@@ -216,7 +224,7 @@ func (cl *client) OnData(c *netpoll.Conn, data []byte) int {
 			c.Close(resp)
 			return len(data)
 		}
-		cl.upgraded = true
+		cl.upgraded.Store(true)
 		cl.send(resp)
 		consumed = n
 	}
@@ -245,7 +253,14 @@ func (cl *client) OnData(c *netpoll.Conn, data []byte) int {
 		}
 		switch ev.Kind {
 		case frame.KindMessage:
-			cl.handleMessage(ev.Payload)
+			msg := ev.Payload
+			if ev.OpCode == ws.OpBinary && !utf8.Valid(msg) {
+				// Text frames are checked by the reader (1007); a binary frame is read as
+				// text the way Kuzzle reads it (Buffer.toString): invalid bytes become
+				// U+FFFD, so nothing echoed or published is invalid UTF-8.
+				msg = bytes.ToValidUTF8(msg, []byte("\uFFFD"))
+			}
+			cl.handleMessage(msg)
 		case frame.KindPing:
 			cl.send(frame.Pong(ev.Payload))
 		case frame.KindClose:
@@ -258,7 +273,7 @@ func (cl *client) OnData(c *netpoll.Conn, data []byte) int {
 
 // OnDeadline implements netpoll.Handler: the handshake or idle deadline passed.
 func (cl *client) OnDeadline(c *netpoll.Conn) {
-	if !cl.upgraded {
+	if !cl.upgraded.Load() {
 		c.Close(handshakeTimedOut)
 		return
 	}

@@ -96,6 +96,9 @@ func (c *Conn) signal(s uint32) {
 // kill closes the descriptor at the next turn, dropping what is queued.
 func (c *Conn) kill() { c.signal(sigKill) }
 
+// Handler returns the connection's handler (the value newHandler returned for it).
+func (c *Conn) Handler() Handler { return c.h }
+
 // Fd returns the socket's file descriptor. It is only meaningful while the connection is
 // open; never close it.
 func (c *Conn) Fd() int { return c.fd }
@@ -112,9 +115,9 @@ func (c *Conn) RemoteAddr() net.Addr {
 	return sockaddrToTCP(sa)
 }
 
-// SetDeadline makes the poller call Handler.OnDeadline once d from now (with the
-// granularity of Config.SweepInterval, measured on the poller's coarse clock). Zero clears
-// it. It is ignored once the connection is closing.
+// SetDeadline makes the poller call Handler.OnDeadline once, between d and
+// d + Config.SweepInterval from now (never early). Zero clears it. It is ignored once the
+// connection is closing.
 func (c *Conn) SetDeadline(d time.Duration) {
 	if c.state.Load() != stateOpen {
 		return
@@ -123,14 +126,16 @@ func (c *Conn) SetDeadline(d time.Duration) {
 		c.deadline.Store(0)
 		return
 	}
-	c.deadline.Store(c.p.now.Load() + int64(d))
+	c.deadline.Store(time.Now().UnixNano() + int64(d))
 }
 
 // Write queues b for sending, after everything queued before it. b is kept by reference
 // until it is written: the caller must not modify it afterwards (it may be shared by many
 // connections). When nothing is queued and no turn is running, Write tries the socket at
 // once. It returns ErrClosed after Close, and ErrQueueFull, queuing nothing, when the queue
-// would exceed Config.MaxQueuedBytes. A socket error closes the connection and is returned.
+// holds bytes already and would exceed Config.MaxQueuedBytes: an empty queue takes one
+// buffer of any size, so a single large message never counts as a slow reader. A socket
+// error closes the connection and is returned.
 func (c *Conn) Write(b []byte) error {
 	if len(b) == 0 {
 		return nil
@@ -140,7 +145,7 @@ func (c *Conn) Write(b []byte) error {
 	if c.state.Load() != stateOpen {
 		return ErrClosed
 	}
-	if c.outBytes+len(b) > c.p.cfg.MaxQueuedBytes {
+	if c.outBytes > 0 && c.outBytes+len(b) > c.p.cfg.MaxQueuedBytes {
 		c.p.queueFull.Add(1)
 		return ErrQueueFull
 	}
@@ -193,7 +198,7 @@ func (c *Conn) Close(final []byte) {
 		c.out = append(c.out, final)
 		c.outBytes += len(final)
 	}
-	c.deadline.Store(c.p.now.Load() + int64(c.p.cfg.CloseTimeout))
+	c.deadline.Store(time.Now().UnixNano() + int64(c.p.cfg.CloseTimeout))
 	c.mu.Unlock()
 	c.p.schedule(c)
 }

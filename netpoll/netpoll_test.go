@@ -404,3 +404,47 @@ func TestPendingOverLimitCloses(t *testing.T) {
 		t.Fatal("connection not closed")
 	}
 }
+
+// An empty queue takes one buffer larger than MaxQueuedBytes; a second one is refused.
+func TestEmptyQueueTakesOneLargeBuffer(t *testing.T) {
+	h := &lineHandler{}
+	conns := make(chan *Conn, 1)
+	p2, err := New(Config{MaxQueuedBytes: 1024, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}, func(c *Conn) Handler { conns <- c; return h })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p2.Shutdown(time.Second)
+	if err := p2.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	client, err := net.Dial("tcp", p2.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c := <-conns
+	big := bytes.Repeat([]byte("b"), 8<<20) // more than the socket buffers take at once
+	if err := c.Write(big); err != nil {
+		t.Fatalf("first large write: %v", err)
+	}
+	if err := c.Write([]byte("x")); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("second write: %v, want ErrQueueFull", err)
+	}
+	client.SetDeadline(time.Now().Add(20 * time.Second))
+	if n, err := io.ReadFull(client, make([]byte, len(big))); err != nil || n != len(big) {
+		t.Fatalf("read %d bytes: %v", n, err)
+	}
+}
+
+// A deadline never fires early, whatever the sweep granularity.
+func TestDeadlineNeverEarly(t *testing.T) {
+	h := &lineHandler{deadline: make(chan struct{}, 1)}
+	p := startPoller(t, Config{SweepInterval: 200 * time.Millisecond}, h)
+	c := dial(t, p)
+	start := time.Now()
+	c.Write([]byte("deadline\n")) // 10 ms deadline
+	<-h.deadline
+	if el := time.Since(start); el < 10*time.Millisecond {
+		t.Fatalf("deadline fired after %v, before the 10 ms asked", el)
+	}
+}

@@ -48,7 +48,9 @@ type Config struct {
 	// ReadBudget is how many bytes one connection may read in one turn before the worker
 	// moves on, so a chatty client cannot starve others. Zero means 4 x ReadBufferSize.
 	ReadBudget int
-	// MaxQueuedBytes bounds the bytes queued for writing on one connection. Zero means 4 MiB.
+	// MaxQueuedBytes bounds the bytes queued for writing on one connection: a Write that
+	// would exceed it while bytes are already queued gets ErrQueueFull (an empty queue
+	// takes one buffer of any size). Zero means 4 MiB.
 	MaxQueuedBytes int
 	// MaxPendingBytes bounds the unconsumed input kept for one connection. Zero means
 	// 2 MiB. A connection past it is closed with ErrPendingTooLarge.

@@ -364,12 +364,22 @@ func stringArg(raw []byte, name string) (string, error) {
 	return v.Str, nil
 }
 
+// indexAndCollection reads the index and collection arguments. Names containing "/"
+// are refused as Kuzzle refuses them at creation (services.storage.invalid_index_name,
+// invalid_collection_name): the filter engine's index is index + "/" + collection, so
+// index "a/b" with collection "c" would share rooms with index "a", collection "b/c".
 func indexAndCollection(r *Request) (index, collection string, err error) {
 	if index, err = stringArg(r.Index, "index"); err != nil {
 		return "", "", err
 	}
 	if collection, err = stringArg(r.Collection, "collection"); err != nil {
 		return "", "", err
+	}
+	if strings.Contains(index, "/") {
+		return "", "", NewError("services.storage.invalid_index_name", index)
+	}
+	if strings.Contains(collection, "/") {
+		return "", "", NewError("services.storage.invalid_collection_name", collection)
 	}
 	return index, collection, nil
 }

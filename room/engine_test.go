@@ -63,6 +63,10 @@ func TestSubscribeErrors(t *testing.T) {
 			id: "api.assert.missing_argument", status: 400, message: `Missing argument "index".`},
 		{name: "number index", envelope: `{"index":5,"collection":"col","body":{}}`,
 			id: "api.assert.invalid_type", status: 400, message: `Wrong type for argument "index" (expected: string)`},
+		{name: "index name with a slash", envelope: `{"index":"a/b","collection":"c","body":{}}`,
+			id: "services.storage.invalid_index_name", status: 400, message: `The index name "a/b" is invalid`},
+		{name: "collection name with a slash", envelope: `{"index":"a","collection":"b/c","body":{}}`,
+			id: "services.storage.invalid_collection_name", status: 400, message: `The collection name "b/c" is invalid`},
 		{name: "no collection", envelope: `{"index":"idx","body":{}}`,
 			id: "api.assert.missing_argument", status: 400, message: `Missing argument "collection".`},
 		{name: "index checked before body", envelope: `{"collection":"col"}`,
@@ -362,13 +366,13 @@ func TestCountAndList(t *testing.T) {
 	r1, _ := subscribe(t, e, a, sub+`}`)
 	subscribe(t, e, a, sub+`,"users":"all"}`)
 	subscribe(t, e, b, sub+`}`)
-	r2, _ := subscribe(t, e, b, `{"index":"idx","collection":"a/b","body":{}}`)
+	r2, _ := subscribe(t, e, b, `{"index":"idx","collection":"a.b","body":{}}`)
 	r3, _ := subscribe(t, e, b, `{"index":"i\"x","collection":"col","body":{}}`)
 
 	if got := do(t, e, "count", req(t, a, `{"body":{"roomId":"`+r1+`"}}`)); got != `{"count":2}` {
 		t.Errorf("count = %s", got)
 	}
-	want := `{"i\"x":{"col":{"` + r3 + `":1}},"idx":{"a/b":{"` + r2 + `":1},"col":{"` + r1 + `":2}}}`
+	want := `{"i\"x":{"col":{"` + r3 + `":1}},"idx":{"a.b":{"` + r2 + `":1},"col":{"` + r1 + `":2}}}`
 	if got := do(t, e, "list", &Request{}); got != want {
 		t.Errorf("list:\ngot  %s\nwant %s", got, want)
 	}

@@ -168,6 +168,8 @@ var errorDefs = map[string]errorDef{
 	"api.process.forbidden_embedded_sdk_action": {33685518, "PluginImplementationError", "The action %s:%s has been called while it is forbidden in the EmbeddedSDK%s."},
 	"network.websocket.unexpected_error":        {50528257, "BadRequestError", "Caught an unexpected WebSocket error: %s"},
 	"network.websocket.ratelimit_exceeded":      {50528258, "TooManyRequestsError", "Rejected: too many requests received from that socket"},
+	"services.storage.invalid_index_name":       {16842793, "BadRequestError", "The index name \"%s\" is invalid"},
+	"services.storage.invalid_collection_name":  {16842794, "BadRequestError", "The collection name \"%s\" is invalid"},
 	"network.entrypoint.shutting_down":          {50593795, "ServiceUnavailableError", "Rejected: instance is shutting down"},
 	"security.token.invalid":                    {117506049, "UnauthorizedError", "Invalid token."},
 	"security.token.expired":                    {117506054, "UnauthorizedError", "Token expired"},
