@@ -40,6 +40,27 @@ func f1(v float64) string {
 
 func msf(ns int64) string { return fmt.Sprintf("%.2f", float64(ns)/1e6) }
 
+func missing(f FanoutResult) string {
+	if f.Stalled {
+		return fmt.Sprintf("%d (stalled)", f.Missing)
+	}
+	return fmt.Sprint(f.Missing)
+}
+
+func ttlOrStall(f FanoutResult) string {
+	if f.Stalled {
+		return "stalled"
+	}
+	return msf(f.TTLMedian)
+}
+
+func shiftText(f FanoutResult, shift float64) string {
+	if f.Stalled {
+		return "stalled"
+	}
+	return fmt.Sprintf("%+.0f%%", 100*shift)
+}
+
 // Markdown renders res as tables, one section per scenario; charts are file names to embed.
 func Markdown(res *Results, charts []string) string {
 	var b strings.Builder
@@ -65,8 +86,8 @@ func Markdown(res *Results, charts []string) string {
 	b.WriteString("\n## Fan-out (one channel, one publisher)\n\n| mode | target | subs | pubs | time-to-last median | ttl p99 | delivery p50 | delivery p99 | missing | server us CPU/delivery | client CPU ms | publish RTT median |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
 		for _, f := range r.Fanout {
-			fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %s | %s | %d | %.2f | %.0f | %s |\n", r.Mode, r.Target, f.Connected, f.Sent,
-				msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), f.Missing, f.CPUPerDelivNs/1e3, float64(f.ClientCPUNs)/1e6, msf(f.PubRTTMedian))
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %.2f | %.0f | %s |\n", r.Mode, r.Target, f.Connected, f.Sent,
+				msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), missing(f), f.CPUPerDelivNs/1e3, float64(f.ClientCPUNs)/1e6, msf(f.PubRTTMedian))
 		}
 	}
 	b.WriteString("\n## Request/response (closed loop)\n\n| mode | target | conns | in flight | req/s | p50 | p90 | p99 | p99.9 | req per server CPU-s | client CPU (cores) | mismatched | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -98,9 +119,9 @@ func Markdown(res *Results, charts []string) string {
 	b.WriteString("\n## Adversaries (fan-out time-to-last median beside them)\n\n| mode | target | subs | alone | beside slowloris | shift | slowloris cut by server | beside non-readers | shift | RSS before -> after (MiB) |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
 		if a := r.Adversary; a != nil {
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s (%d conns) | %+.0f%% | %d | %s (%d conns) | %+.0f%% | %.1f -> %.1f |\n", r.Mode, r.Target, a.Baseline.Connected,
-				msf(a.Baseline.TTLMedian), msf(a.Slowloris.TTLMedian), a.SlowlorisConnected, 100*a.SlowlorisShift, a.SlowlorisCut,
-				msf(a.NonRead.TTLMedian), a.NonReadConnected, 100*a.NonReadShift, float64(a.NonRead.RSSBefore)/(1<<20), float64(a.NonRead.RSSAfter)/(1<<20))
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s (%d conns) | %s | %d | %s (%d conns) | %s | %.1f -> %.1f |\n", r.Mode, r.Target, a.Baseline.Connected,
+				ttlOrStall(a.Baseline), ttlOrStall(a.Slowloris), a.SlowlorisConnected, shiftText(a.Slowloris, a.SlowlorisShift), a.SlowlorisCut,
+				ttlOrStall(a.NonRead), a.NonReadConnected, shiftText(a.NonRead, a.NonReadShift), float64(a.NonRead.RSSBefore)/(1<<20), float64(a.NonRead.RSSAfter)/(1<<20))
 		}
 	}
 	var errs []string

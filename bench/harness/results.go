@@ -64,6 +64,9 @@ type FanoutResult struct {
 	Delivered  int64     `json:"delivered"`
 	Missing    int64     `json:"missing"`
 	SubsClosed int64     `json:"subsClosed"`
+	// Stalled: the publisher's replies did not all come back within the schedule plus
+	// StallAfter (a server blocked on a full socket); the figures cover what was delivered.
+	Stalled bool `json:"stalled"`
 	PerPub     []PubStat `json:"perPub"`
 	// TTLMedian and TTLP99 are across publications, of the time to last delivery (ns).
 	TTLMedian int64 `json:"ttlMedian"`

@@ -369,22 +369,19 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	if pc.Connected != 1 {
 		return nil, fmt.Errorf("publisher did not connect: %s", pc.FirstErr)
 	}
+	r := &FanoutResult{Subs: subs, Connected: sc.Connected}
 	if x.prefill > 0 {
-		if err := pc.send(load.Command{Cmd: "start", Count: x.prefill, IntervalUs: 1000, Step: 1, Pad: e.cfg.Pad}); err != nil {
+		if err := pc.send(load.Command{Cmd: "start", Count: x.prefill, IntervalUs: 1000, Step: 1, Pad: e.cfg.AdvFillPad,
+			Collection: load.FillCollection}); err != nil {
 			return nil, err
 		}
-		if _, err := pc.wait("start", time.Duration(x.prefill)*time.Millisecond+60*time.Second); err != nil {
-			return nil, err
-		}
-		time.Sleep(e.cfg.Grace)
-		if err := sc.send(load.Command{Cmd: "collect", Reset: true}); err != nil {
-			return nil, err
-		}
-		if _, err := sc.wait("collect", 60*time.Second); err != nil {
-			return nil, err
+		if _, err := pc.wait("start", time.Duration(x.prefill)*time.Millisecond+e.cfg.StallAfter); err != nil {
+			e.cfg.logf("  %s: filling the non-readers stalled: %v", t.name, err)
+			r.Stalled = true
+			r.Missing = int64(e.cfg.Pubs) * int64(sc.Connected)
+			return r, nil
 		}
 	}
-	r := &FanoutResult{Subs: subs, Connected: sc.Connected}
 	before, err := srv.sample()
 	if err != nil {
 		return nil, err
@@ -395,18 +392,21 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	if err := pc.send(load.Command{Cmd: "start", Count: e.cfg.Pubs, IntervalUs: int(e.cfg.PubInterval / time.Microsecond), Pad: e.cfg.Pad}); err != nil {
 		return nil, err
 	}
-	preps, err := pc.wait("start", time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+60*time.Second)
+	preps, err := pc.wait("start", time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+e.cfg.StallAfter)
 	if err != nil {
-		return nil, err
-	}
-	pr := preps[0]
-	r.Sent = pr.Sent
-	if pr.Latency != nil {
-		r.PubRTTMedian = pr.Latency.Quantile(0.5)
+		e.cfg.logf("  %s: fan-out %d stalled: %v", t.name, subs, err)
+		r.Stalled = true
+		r.Sent = int64(e.cfg.Pubs)
+	} else {
+		pr := preps[0]
+		r.Sent = pr.Sent
+		if pr.Latency != nil {
+			r.PubRTTMedian = pr.Latency.Quantile(0.5)
+		}
 	}
 	expected := r.Sent * int64(sc.Connected)
 	var perSeq map[int]*load.Hist
-	for try := 0; ; try++ {
+	for {
 		time.Sleep(e.cfg.Grace)
 		if err := sc.send(load.Command{Cmd: "collect", BySeq: true}); err != nil {
 			return nil, err
@@ -432,7 +432,7 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 				r.Delivered += int64(g.Hist.N)
 			}
 		}
-		if r.Delivered >= expected || try >= 4 {
+		if r.Delivered >= expected || r.Stalled || time.Since(t0) > time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+e.cfg.StallAfter {
 			break
 		}
 	}

@@ -253,6 +253,13 @@ func (w *worker) open(i int, src net.IP) (r struct {
 			r.err = fmt.Errorf("subscribe: %w", err)
 			return r
 		}
+		if w.role == load.RoleNonRead {
+			if _, err := c.Subscribe(w.index, load.FillCollection, w.name+"-f"+strconv.Itoa(i)); err != nil {
+				c.Close()
+				r.err = fmt.Errorf("subscribe %s: %w", load.FillCollection, err)
+				return r
+			}
+		}
 		if w.role == load.RoleSub {
 			go w.subReader(c, &w.shards[i%len(w.shards)])
 		}
@@ -445,7 +452,11 @@ func (w *worker) runPub(cmd load.Command) {
 		now := time.Now().UnixNano()
 		body = load.AppendBody(body[:0], cmd.Step, i, now, cmd.Pad)
 		var id string
-		buf, id = c.AppendPublish(buf[:0], w.index, "c"+strconv.Itoa(i%chans), w.name+"-p"+strconv.Itoa(cmd.Step)+"-"+strconv.Itoa(i), body)
+		coll := cmd.Collection
+		if coll == "" {
+			coll = "c" + strconv.Itoa(i%chans)
+		}
+		buf, id = c.AppendPublish(buf[:0], w.index, coll, w.name+"-p"+strconv.Itoa(cmd.Step)+"-"+strconv.Itoa(i), body)
 		w.pmu.Lock()
 		w.pending[id] = now
 		w.pmu.Unlock()
