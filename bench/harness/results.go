@@ -58,16 +58,16 @@ type PubStat struct {
 
 // FanoutResult is one fan-out run: one channel, Subs subscribers, one publisher.
 type FanoutResult struct {
-	Subs       int       `json:"subs"`
-	Connected  int       `json:"connected"`
-	Sent       int64     `json:"sent"`
-	Delivered  int64     `json:"delivered"`
-	Missing    int64     `json:"missing"`
-	SubsClosed int64     `json:"subsClosed"`
+	Subs       int   `json:"subs"`
+	Connected  int   `json:"connected"`
+	Sent       int64 `json:"sent"`
+	Delivered  int64 `json:"delivered"`
+	Missing    int64 `json:"missing"`
+	SubsClosed int64 `json:"subsClosed"`
 	// Stalled: the publisher's replies did not all come back within the schedule plus
 	// StallAfter (a server blocked on a full socket); the figures cover what was delivered.
-	Stalled bool `json:"stalled"`
-	PerPub     []PubStat `json:"perPub"`
+	Stalled bool      `json:"stalled"`
+	PerPub  []PubStat `json:"perPub"`
 	// TTLMedian and TTLP99 are across publications, of the time to last delivery (ns).
 	TTLMedian int64 `json:"ttlMedian"`
 	TTLP99    int64 `json:"ttlP99"`
