@@ -112,8 +112,7 @@ func Medium() Config {
 	c.RRConns = []int{100, 1000}
 	c.RRWarmup, c.RRDuration = 2*time.Second, 5*time.Second
 	c.AdvSubs = 2000
-	c.SustainSubs = 500
-	c.SustainRates = []float64{100, 200, 400, 800, 1600}
+	c.SustainSubs = 200
 	c.SustainStep = 3 * time.Second
 	return c
 }

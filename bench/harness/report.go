@@ -105,7 +105,7 @@ func Markdown(res *Results, charts []string) string {
 				x.ReqPerSec, msf(x.P50), msf(x.P90), msf(x.P99), msf(x.P999), x.ReqPerCPUSec, share, bound, x.Mismatched, x.Errors)
 		}
 	}
-	b.WriteString("\n## Sustained broadcast (highest rate with p99 under the bound and nothing missing)\n\n| mode | target | channels x subs | best deliveries/s | us CPU/delivery at best | first failing step |\n|---|---|---|---|---|---|\n")
+	b.WriteString("\n## Sustained broadcast (highest rate with p99 under the bound and nothing missing)\n\n| mode | target | channels x subs | best deliveries/s | us CPU/delivery at best | client CPU (cores) at best | first failing step |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
 		if s := r.Sustained; s != nil {
 			fail := "none (raise the rates)"
@@ -113,7 +113,13 @@ func Markdown(res *Results, charts []string) string {
 				l := s.Steps[n-1]
 				fail = fmt.Sprintf("%.0f pub/s: p99 %s ms, missing %d", l.Rate, msf(l.P99), l.Expected-l.Delivered)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d x %d | %.0f | %.2f | %s |\n", r.Mode, r.Target, s.Channels, s.SubsPerChannel, s.BestDelivPerSec, s.BestCPUPerDelivNs/1e3, fail)
+			client := 0.0
+			for _, st := range s.Steps {
+				if st.Pass {
+					client = st.ClientCPUShare
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d x %d | %.0f | %.2f | %.2f | %s |\n", r.Mode, r.Target, s.Channels, s.SubsPerChannel, s.BestDelivPerSec, s.BestCPUPerDelivNs/1e3, client, fail)
 		}
 	}
 	b.WriteString("\n## Adversaries (fan-out time-to-last median beside them)\n\n| mode | target | subs | alone | beside slowloris | shift | slowloris cut by server | beside non-readers | shift | RSS before -> after (MiB) |\n|---|---|---|---|---|---|---|---|---|---|\n")

@@ -135,7 +135,9 @@ type SustainedStep struct {
 	DelivPerSec   float64 `json:"delivPerSec"`
 	CPUPerDelivNs float64 `json:"cpuPerDelivNs"`
 	ClientCPUNs   int64   `json:"clientCpuNs"`
-	Pass          bool    `json:"pass"`
+	// ClientCPUShare is ClientCPUNs over the step's wall time, in cores.
+	ClientCPUShare float64 `json:"clientCpuShare"`
+	Pass           bool    `json:"pass"`
 }
 
 // SustainedResult is the sustained broadcast: Channels x SubsPerChannel subscribers.

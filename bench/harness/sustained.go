@@ -35,7 +35,7 @@ func (e *env) sustained(t *target, srv *server) (*SustainedResult, error) {
 		if err != nil {
 			return r, err
 		}
-		cl0 := cpuSum(sc, pc)
+		cl0, w0 := cpuSum(sc, pc), time.Now()
 		if err := pc.send(load.Command{Cmd: "start", Rate: rate, DurationMs: int(e.cfg.SustainStep / time.Millisecond),
 			Channels: ch, Step: step, Pad: e.cfg.Pad}); err != nil {
 			return r, err
@@ -57,6 +57,7 @@ func (e *env) sustained(t *target, srv *server) (*SustainedResult, error) {
 			return r, err
 		}
 		st := SustainedStep{Rate: rate, Sent: preps[0].Sent, ClientCPUNs: cpuSum(sc, pc) - cl0}
+		st.ClientCPUShare = float64(st.ClientCPUNs) / float64(time.Since(w0).Nanoseconds())
 		st.Expected = st.Sent * int64(per)
 		var h load.Hist
 		for _, rep := range reps {
@@ -74,8 +75,8 @@ func (e *env) sustained(t *target, srv *server) (*SustainedResult, error) {
 		}
 		st.Pass = st.Delivered == st.Expected && time.Duration(st.P99) <= e.cfg.MaxP99
 		r.Steps = append(r.Steps, st)
-		e.cfg.logf("  %s sustained %.0f pub/s x %d subs: %.0f deliveries/s, p99 %s, missing %d, %.2f us CPU/delivery, pass %v",
-			t.name, rate, per, st.DelivPerSec, ms(st.P99), st.Expected-st.Delivered, st.CPUPerDelivNs/1e3, st.Pass)
+		e.cfg.logf("  %s sustained %.0f pub/s x %d subs: %.0f deliveries/s, p99 %s, missing %d, %.2f us CPU/delivery, client %.2f cores, pass %v",
+			t.name, rate, per, st.DelivPerSec, ms(st.P99), st.Expected-st.Delivered, st.CPUPerDelivNs/1e3, st.ClientCPUShare, st.Pass)
 		if !st.Pass {
 			break
 		}
