@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	e := &env{ctx: ctx, cfg: cfg, root: root, tmp: tmp, bins: map[string]string{}, nextPort: 17100}
+	e := &env{ctx: ctx, cfg: cfg, root: root, tmp: tmp, bins: map[string]string{}}
 	res := &Results{Machine: describeMachine(cfg.CommandLine), Config: cfg}
 	cfg.logf("building into %s", tmp)
 	if err := e.prepare(); err != nil {
@@ -81,13 +82,30 @@ func (e *env) clientProcs() string {
 	return "2"
 }
 
+// freePort returns a loopback port nobody listens on now (the kernel picks it), so that two
+// harness runs side by side never talk to each other's servers.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
 // startServer starts t on a fresh port, pinned to CPU 0 with GOMAXPROCS=1 in pinned mode.
 func (e *env) startServer(t *target, logDir, scenario string) (*server, error) {
-	port := e.nextPort
-	e.nextPort += 2
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	pp := ""
 	if t.hasPprof {
-		pp = "127.0.0.1:" + strconv.Itoa(port+1)
+		p2, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		pp = "127.0.0.1:" + strconv.Itoa(p2)
 	}
 	argv, dir, err := t.argv(port, pp)
 	if err != nil {
