@@ -66,7 +66,9 @@ type Config struct {
 	// KuzzlewsBin is a built kuzzlews binary; empty means build the module's root package
 	// when it is a main package (go build -o <tmp> github.com/kuzzlews/kuzzlews).
 	KuzzlewsBin string
-	// KuzzlewsArgs are extra arguments for kuzzlews after -host and -port.
+	// KuzzlewsArgs are extra arguments for kuzzlews after -host and -port. The presets turn
+	// its idle timeout off: the load generator's idle connections send nothing, and the peers
+	// have no such timeout.
 	KuzzlewsArgs []string
 	// KuzzlewsPprofFlag, when set (e.g. "-pprof"), is the flag kuzzlews takes to serve
 	// net/http/pprof on an address; it enables goroutine counts and forced GCs for it.
@@ -98,6 +100,7 @@ func Quick() Config {
 		SustainChannels: 2, SustainSubs: 50, SustainRates: []float64{100, 400}, SustainStep: 500 * time.Millisecond,
 		MaxP99:    100 * time.Millisecond,
 		PerWorker: 300, DialInFlight: 1000,
+		KuzzlewsArgs: []string{"-idle-timeout=-1s", "-log-level", "warn"}, KuzzlewsPprofFlag: "-pprof",
 	}
 }
 
@@ -131,6 +134,7 @@ func Full() Config {
 		SustainChannels: 10, SustainSubs: 1000, SustainRates: []float64{10, 20, 40, 80, 160, 320, 640},
 		SustainStep: 5 * time.Second, MaxP99: 100 * time.Millisecond,
 		PerWorker: 5000, DialInFlight: 2000,
+		KuzzlewsArgs: []string{"-idle-timeout=-1s", "-log-level", "warn"}, KuzzlewsPprofFlag: "-pprof",
 	}
 }
 

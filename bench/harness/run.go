@@ -388,6 +388,11 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 		return nil, fmt.Errorf("publisher did not connect: %s", pc.FirstErr)
 	}
 	r := &FanoutResult{Subs: subs, Connected: sc.Connected}
+	start, err := srv.sample()
+	if err != nil {
+		return nil, err
+	}
+	r.RSSBefore = start.RSS // before any filling of non-readers
 	if x.prefill > 0 {
 		if err := pc.send(load.Command{Cmd: "start", Count: x.prefill, IntervalUs: 1000, Step: 1, Pad: e.cfg.AdvFillPad,
 			Collection: load.FillCollection}); err != nil {
@@ -404,7 +409,6 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	if err != nil {
 		return nil, err
 	}
-	r.RSSBefore = before.RSS
 	cl0 := cpuSum(sc, pc)
 	t0 := time.Now()
 	if err := pc.send(load.Command{Cmd: "start", Count: e.cfg.Pubs, IntervalUs: int(e.cfg.PubInterval / time.Microsecond), Pad: e.cfg.Pad}); err != nil {
