@@ -395,13 +395,20 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	r.RSSBefore = start.RSS // before any filling of non-readers
 	if x.prefill > 0 {
 		if err := pc.send(load.Command{Cmd: "start", Count: x.prefill, IntervalUs: 1000, Step: 1, Pad: e.cfg.AdvFillPad,
-			Collection: load.FillCollection}); err != nil {
+			Collection: load.FillCollection, ReplyWaitMs: int(e.cfg.StallAfter / time.Millisecond)}); err != nil {
 			return nil, err
 		}
-		if _, err := pc.wait("start", time.Duration(x.prefill)*time.Millisecond+e.cfg.StallAfter); err != nil {
-			e.cfg.logf("  %s: filling the non-readers stalled: %v", t.name, err)
+		reps, err := pc.wait("start", time.Duration(x.prefill)*time.Millisecond+e.cfg.StallAfter+30*time.Second)
+		if err != nil {
+			return nil, err
+		}
+		if reps[0].Replies < reps[0].Sent {
+			e.cfg.logf("  %s: filling the non-readers stalled: %d of %d replies within %v", t.name, reps[0].Replies, reps[0].Sent, e.cfg.StallAfter)
 			r.Stalled = true
 			r.Missing = int64(e.cfg.Pubs) * int64(sc.Connected)
+			if p, err := srv.sample(); err == nil {
+				r.RSSAfter = p.RSS
+			}
 			return r, nil
 		}
 	}
@@ -411,20 +418,22 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	}
 	cl0 := cpuSum(sc, pc)
 	t0 := time.Now()
-	if err := pc.send(load.Command{Cmd: "start", Count: e.cfg.Pubs, IntervalUs: int(e.cfg.PubInterval / time.Microsecond), Pad: e.cfg.Pad}); err != nil {
+	if err := pc.send(load.Command{Cmd: "start", Count: e.cfg.Pubs, IntervalUs: int(e.cfg.PubInterval / time.Microsecond), Pad: e.cfg.Pad,
+		ReplyWaitMs: int(e.cfg.StallAfter / time.Millisecond)}); err != nil {
 		return nil, err
 	}
-	preps, err := pc.wait("start", time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+e.cfg.StallAfter)
+	preps, err := pc.wait("start", time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+e.cfg.StallAfter+30*time.Second)
 	if err != nil {
-		e.cfg.logf("  %s: fan-out %d stalled: %v", t.name, subs, err)
+		return nil, err
+	}
+	pr := preps[0]
+	r.Sent = pr.Sent
+	if pr.Latency != nil {
+		r.PubRTTMedian = pr.Latency.Quantile(0.5)
+	}
+	if pr.Replies < pr.Sent {
+		e.cfg.logf("  %s: fan-out %d stalled: %d of %d replies within %v", t.name, subs, pr.Replies, pr.Sent, e.cfg.StallAfter)
 		r.Stalled = true
-		r.Sent = int64(e.cfg.Pubs)
-	} else {
-		pr := preps[0]
-		r.Sent = pr.Sent
-		if pr.Latency != nil {
-			r.PubRTTMedian = pr.Latency.Quantile(0.5)
-		}
 	}
 	expected := r.Sent * int64(sc.Connected)
 	var perSeq map[int]*load.Hist
@@ -500,7 +509,7 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	r.TTLP99 = quantile(ttls, 0.99)
 	r.DelivP50 = all.Quantile(0.5)
 	r.DelivP99 = all.Quantile(0.99)
-	if r.Delivered == 0 {
+	if r.Delivered == 0 && !r.Stalled {
 		return r, fmt.Errorf("fanout %d: no delivery at all", subs)
 	}
 	return r, nil
@@ -588,8 +597,8 @@ func (e *env) adversary(t *target, srv *server) (*AdvResult, error) {
 	r.NonReadConnected = y.nonReadConnected
 	r.SlowlorisShift = shift(r.Baseline.TTLMedian, r.Slowloris.TTLMedian)
 	r.NonReadShift = shift(r.Baseline.TTLMedian, r.NonRead.TTLMedian)
-	e.cfg.logf("  %s adversary: ttl median %s alone, %s beside %d slowloris (%+.0f%%, %d cut), %s beside %d non-readers (%+.0f%%); RSS %.1f -> %.1f MiB",
-		t.name, ms(r.Baseline.TTLMedian), ms(r.Slowloris.TTLMedian), r.SlowlorisConnected, 100*r.SlowlorisShift, r.SlowlorisCut,
-		ms(r.NonRead.TTLMedian), r.NonReadConnected, 100*r.NonReadShift, float64(r.NonRead.RSSBefore)/(1<<20), float64(r.NonRead.RSSAfter)/(1<<20))
+	e.cfg.logf("  %s adversary: ttl median %s ms alone, %s beside %d slowloris (%s, %d cut), %s beside %d non-readers (%s); RSS %.1f -> %.1f MiB",
+		t.name, ttlOrStall(r.Baseline), ttlOrStall(r.Slowloris), r.SlowlorisConnected, shiftText(r.Slowloris, r.SlowlorisShift), r.SlowlorisCut,
+		ttlOrStall(r.NonRead), r.NonReadConnected, shiftText(r.NonRead, r.NonReadShift), float64(r.NonRead.RSSBefore)/(1<<20), float64(r.NonRead.RSSAfter)/(1<<20))
 	return r, nil
 }

@@ -37,6 +37,9 @@ type Command struct {
 	Channels   int     `json:"channels,omitempty"`
 	Step       int     `json:"step,omitempty"`
 	Pad        int     `json:"pad,omitempty"`
+	// ReplyWaitMs is how long the publisher waits for its replies after its last send
+	// (0 means 10 s); it then reports Sent and Replies as they are.
+	ReplyWaitMs int `json:"replyWaitMs,omitempty"`
 	// Collection, when set, receives every publication instead of c0..c{Channels-1}.
 	Collection string `json:"collection,omitempty"`
 

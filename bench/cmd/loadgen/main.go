@@ -437,7 +437,11 @@ func (w *worker) runPub(cmd load.Command) {
 	} else {
 		gap = time.Duration(cmd.IntervalUs) * time.Microsecond
 	}
-	deadline := time.Now().Add(time.Duration(total)*gap + 10*time.Second)
+	wait := 10 * time.Second
+	if cmd.ReplyWaitMs > 0 {
+		wait = time.Duration(cmd.ReplyWaitMs) * time.Millisecond
+	}
+	deadline := time.Now().Add(time.Duration(total)*gap + wait)
 	var sent, errs int64
 	t0 := time.Now()
 	var buf, body []byte
