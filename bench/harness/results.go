@@ -138,9 +138,12 @@ type SustainedStep struct {
 	// ClientCPUShare is ClientCPUNs over the step's wall time, in cores.
 	ClientCPUShare float64 `json:"clientCpuShare"`
 	Pass           bool    `json:"pass"`
+	// Retry: the same rate run again because the previous attempt failed.
+	Retry bool `json:"retry,omitempty"`
 }
 
-// SustainedResult is the sustained broadcast: Channels x SubsPerChannel subscribers.
+// SustainedResult is the sustained broadcast: Channels x SubsPerChannel subscribers. A rate
+// that fails is tried once more; Steps holds every attempt.
 type SustainedResult struct {
 	Channels       int             `json:"channels"`
 	SubsPerChannel int             `json:"subsPerChannel"`
