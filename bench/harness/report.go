@@ -66,8 +66,8 @@ func Markdown(res *Results, charts []string) string {
 	var b strings.Builder
 	m := res.Machine
 	fmt.Fprintf(&b, "# Benchmark: %s run\n\n", res.Config.Name)
-	fmt.Fprintf(&b, "- Command: `%s`\n- Started: %s\n- CPU: %s x %d; kernel %s\n- %s; node %s\n- Load average before: %s; after: %s\n\n",
-		m.CommandLine, m.Started, m.CPUModel, m.CPUs, m.Kernel, m.GoVersion, m.Node, m.LoadBefore, m.LoadAfter)
+	fmt.Fprintf(&b, "- Command: `%s` at commit %s\n- Started: %s\n- CPU: %s x %d; kernel %s\n- %s; node %s\n- Load average before: %s; after: %s\n\n",
+		m.CommandLine, m.Commit, m.Started, m.CPUModel, m.CPUs, m.Kernel, m.GoVersion, m.Node, m.LoadBefore, m.LoadAfter)
 	b.WriteString("Pinned: server on CPU 0 with GOMAXPROCS=1, clients on CPU 1. Shared: no pinning, GOMAXPROCS=2. " +
 		"Times in ms. The machine is shared and noisy: compare ratios within one run.\n\n")
 	for _, c := range charts {

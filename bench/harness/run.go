@@ -31,7 +31,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 	}
 	defer os.RemoveAll(tmp)
 	e := &env{ctx: ctx, cfg: cfg, root: root, tmp: tmp, bins: map[string]string{}}
-	res := &Results{Machine: describeMachine(cfg.CommandLine), Config: cfg}
+	res := &Results{Machine: describeMachine(root, cfg.CommandLine), Config: cfg}
 	cfg.logf("building into %s", tmp)
 	if err := e.prepare(); err != nil {
 		return nil, err
