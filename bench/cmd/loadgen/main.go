@@ -318,68 +318,57 @@ func (w *worker) trickleLoop() {
 	}
 }
 
-// drain reads and drops everything (answering pings) until the connection ends.
+// readEach reads c until it ends, calling fn with every protocol message and its wall-clock
+// arrival time (pings are answered by c). The end of the connection is counted in w.closed.
+func (w *worker) readEach(c *load.Conn, fn func(m []byte, now int64)) {
+	for {
+		msg, err := c.ReadMessage()
+		if err != nil {
+			w.closed.Add(1)
+			return
+		}
+		now := time.Now().UnixNano()
+		if err := c.Each(msg, func(m []byte) { fn(m, now) }); err != nil {
+			w.closed.Add(1)
+			return
+		}
+	}
+}
+
+// drain reads and drops everything until the connection ends.
 func (w *worker) drain(c *load.Conn) {
-	for {
-		msg, err := c.ReadMessage()
-		if err != nil {
-			w.closed.Add(1)
-			return
-		}
-		if err := c.Each(msg, func([]byte) { w.other.Add(1) }); err != nil {
-			w.closed.Add(1)
-			return
-		}
-	}
+	w.readEach(c, func([]byte, int64) { w.other.Add(1) })
 }
 
+// subReader records the latency of every document notification in sh.
 func (w *worker) subReader(c *load.Conn, sh *shard) {
-	for {
-		msg, err := c.ReadMessage()
-		if err != nil {
-			w.closed.Add(1)
+	w.readEach(c, func(m []byte, now int64) {
+		step, seq, t, ok := load.ParseBody(m)
+		if !ok {
+			w.other.Add(1)
 			return
 		}
-		now := time.Now().UnixNano()
-		err = c.Each(msg, func(m []byte) {
-			step, seq, t, ok := load.ParseBody(m)
-			if !ok {
-				w.other.Add(1)
-				return
-			}
-			k := load.Key{Step: step, Seq: seq}
-			sh.mu.Lock()
-			sh.lat[k] = append(sh.lat[k], now-t)
-			sh.mu.Unlock()
-		})
-		if err != nil {
-			w.closed.Add(1)
-			return
-		}
-	}
+		k := load.Key{Step: step, Seq: seq}
+		sh.mu.Lock()
+		sh.lat[k] = append(sh.lat[k], now-t)
+		sh.mu.Unlock()
+	})
 }
 
+// pubReader matches the publisher's replies to its pending publications.
 func (w *worker) pubReader(c *load.Conn) {
-	for {
-		msg, err := c.ReadMessage()
-		if err != nil {
-			w.closed.Add(1)
-			return
+	w.readEach(c, func(m []byte, now int64) {
+		id := c.ReplyID(m)
+		w.pmu.Lock()
+		defer w.pmu.Unlock()
+		if t, ok := w.pending[id]; ok {
+			delete(w.pending, id)
+			w.pubLat.Add(now - t)
+			w.replies.Add(1)
+		} else {
+			w.other.Add(1)
 		}
-		now := time.Now().UnixNano()
-		_ = c.Each(msg, func(m []byte) {
-			id := c.ReplyID(m)
-			w.pmu.Lock()
-			if t, ok := w.pending[id]; ok {
-				delete(w.pending, id)
-				w.pubLat.Add(now - t)
-				w.replies.Add(1)
-			} else {
-				w.other.Add(1)
-			}
-			w.pmu.Unlock()
-		})
-	}
+	})
 }
 
 func (w *worker) collect(cmd load.Command) {
