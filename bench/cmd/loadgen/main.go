@@ -163,20 +163,22 @@ func (w *worker) emit(r load.Report) {
 	}
 }
 
+// opened is the outcome of one connection's setup: a WebSocket connection, or a raw
+// slowloris connection, or an error.
+type opened struct {
+	c   *load.Conn
+	raw net.Conn
+	err error
+}
+
 // setup opens n connections, par at a time, and prepares each for the role.
 func (w *worker) setup(n, par int, ips []net.IP) (ok, failed int, firstErr string) {
-	type res struct {
-		i   int
-		c   *load.Conn
-		raw net.Conn
-		err error
-	}
 	idx := make(chan int)
-	results := make(chan res)
+	results := make(chan opened)
 	for range max(min(par, n), 1) {
 		go func() {
 			for i := range idx {
-				var r res
+				var r opened
 				for try := range 3 {
 					r = w.open(i, ips[i%len(ips)])
 					if r.err == nil {
@@ -184,7 +186,6 @@ func (w *worker) setup(n, par int, ips []net.IP) (ok, failed int, firstErr strin
 					}
 					time.Sleep(time.Duration(200*(try+1)) * time.Millisecond)
 				}
-				r.i = i
 				results <- r
 			}
 		}()
@@ -216,12 +217,8 @@ func (w *worker) setup(n, par int, ips []net.IP) (ok, failed int, firstErr strin
 	return ok, failed, firstErr
 }
 
-func (w *worker) open(i int, src net.IP) (r struct {
-	i   int
-	c   *load.Conn
-	raw net.Conn
-	err error
-}) {
+// open dials connection i from src and prepares it for the worker's role.
+func (w *worker) open(i int, src net.IP) (r opened) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if w.role == load.RoleSlowloris && i%2 == 0 {
