@@ -38,11 +38,17 @@ type Config struct {
 	RRDuration time.Duration
 
 	// Adversary: subscribers of the fan-out, slowloris connections, non-reading subscribers,
-	// and publications sent 1 ms apart before measuring to fill the non-readers' buffers.
+	// and AdvPrefill publications of AdvFillPad filler bytes, 1 ms apart, sent before measuring
+	// to a collection only the non-readers join, to fill their socket buffers (loopback send
+	// buffers autotune to about 4 MB: AdvPrefill x AdvFillPad must exceed that).
 	AdvSubs      int
 	AdvSlowloris int
 	AdvNonRead   int
 	AdvPrefill   int
+	AdvFillPad   int
+	// StallAfter is how long a publisher may wait for its replies beyond its schedule before
+	// the fan-out is recorded as stalled.
+	StallAfter time.Duration
 
 	// Sustained: channels x subscribers per channel, publication rates tried in order (stop
 	// at the first failing one), each for SustainStep; MaxP99 is the pass bound.
@@ -60,7 +66,9 @@ type Config struct {
 	// KuzzlewsBin is a built kuzzlews binary; empty means build the module's root package
 	// when it is a main package (go build -o <tmp> github.com/kuzzlews/kuzzlews).
 	KuzzlewsBin string
-	// KuzzlewsArgs are extra arguments for kuzzlews after -host and -port.
+	// KuzzlewsArgs are extra arguments for kuzzlews after -host and -port. The presets turn
+	// its idle timeout off: the load generator's idle connections send nothing, and the peers
+	// have no such timeout.
 	KuzzlewsArgs []string
 	// KuzzlewsPprofFlag, when set (e.g. "-pprof"), is the flag kuzzlews takes to serve
 	// net/http/pprof on an address; it enables goroutine counts and forced GCs for it.
@@ -88,10 +96,11 @@ func Quick() Config {
 		IdleConns: []int{200, 500}, IdleWait: 300 * time.Millisecond,
 		FanoutSubs: []int{200, 500}, Pubs: 5, PubInterval: 50 * time.Millisecond, Pad: 60, Grace: 200 * time.Millisecond,
 		RRConns: []int{50}, RRInFlight: []int{1, 4}, RRWarmup: 200 * time.Millisecond, RRDuration: 500 * time.Millisecond,
-		AdvSubs: 200, AdvSlowloris: 50, AdvNonRead: 10, AdvPrefill: 50,
+		AdvSubs: 200, AdvSlowloris: 50, AdvNonRead: 10, AdvPrefill: 150, AdvFillPad: 32000, StallAfter: 5 * time.Second,
 		SustainChannels: 2, SustainSubs: 50, SustainRates: []float64{100, 400}, SustainStep: 500 * time.Millisecond,
 		MaxP99:    100 * time.Millisecond,
 		PerWorker: 300, DialInFlight: 1000,
+		KuzzlewsArgs: []string{"-idle-timeout=-1s", "-log-level", "warn"}, KuzzlewsPprofFlag: "-pprof",
 	}
 }
 
@@ -106,8 +115,7 @@ func Medium() Config {
 	c.RRConns = []int{100, 1000}
 	c.RRWarmup, c.RRDuration = 2*time.Second, 5*time.Second
 	c.AdvSubs = 2000
-	c.SustainSubs = 500
-	c.SustainRates = []float64{100, 200, 400, 800, 1600}
+	c.SustainSubs = 200
 	c.SustainStep = 3 * time.Second
 	return c
 }
@@ -122,10 +130,11 @@ func Full() Config {
 		IdleConns: []int{1000, 5000, 10000, 19000}, IdleWait: 10 * time.Second,
 		FanoutSubs: []int{1000, 5000, 19000}, Pubs: 30, PubInterval: 300 * time.Millisecond, Pad: 60, Grace: time.Second,
 		RRConns: []int{100, 1000, 10000}, RRInFlight: []int{1, 8}, RRWarmup: 3 * time.Second, RRDuration: 10 * time.Second,
-		AdvSubs: 5000, AdvSlowloris: 1000, AdvNonRead: 100, AdvPrefill: 300,
+		AdvSubs: 5000, AdvSlowloris: 1000, AdvNonRead: 100, AdvPrefill: 150, AdvFillPad: 32000, StallAfter: 30 * time.Second,
 		SustainChannels: 10, SustainSubs: 1000, SustainRates: []float64{10, 20, 40, 80, 160, 320, 640},
 		SustainStep: 5 * time.Second, MaxP99: 100 * time.Millisecond,
 		PerWorker: 5000, DialInFlight: 2000,
+		KuzzlewsArgs: []string{"-idle-timeout=-1s", "-log-level", "warn"}, KuzzlewsPprofFlag: "-pprof",
 	}
 }
 

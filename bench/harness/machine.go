@@ -21,6 +21,24 @@ type Machine struct {
 	LoadAfter   string `json:"loadAfter"`
 	CommandLine string `json:"commandLine"`
 	Started     string `json:"started"`
+	// Commit is the repository's HEAD, with "-dirty" when the work tree has changes.
+	Commit string `json:"commit"`
+}
+
+func gitCommit(root string) string {
+	cmd := exec.Command("git", "rev-parse", "--short", "HEAD")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		return "unknown"
+	}
+	c := strings.TrimSpace(string(out))
+	st := exec.Command("git", "status", "--porcelain", "--untracked-files=no")
+	st.Dir = root
+	if b, err := st.Output(); err == nil && len(strings.TrimSpace(string(b))) > 0 {
+		c += "-dirty"
+	}
+	return c
 }
 
 func loadAvg() string {
@@ -28,9 +46,9 @@ func loadAvg() string {
 	return strings.TrimSpace(string(b))
 }
 
-func describeMachine(cmdline string) Machine {
+func describeMachine(root, cmdline string) Machine {
 	m := Machine{CPUs: runtime.NumCPU(), GoVersion: runtime.Version(), LoadBefore: loadAvg(),
-		CommandLine: cmdline, Started: time.Now().UTC().Format(time.RFC3339)}
+		CommandLine: cmdline, Started: time.Now().UTC().Format(time.RFC3339), Commit: gitCommit(root)}
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {

@@ -40,13 +40,34 @@ func f1(v float64) string {
 
 func msf(ns int64) string { return fmt.Sprintf("%.2f", float64(ns)/1e6) }
 
+func missing(f FanoutResult) string {
+	if f.Stalled {
+		return fmt.Sprintf("%d (stalled)", f.Missing)
+	}
+	return fmt.Sprint(f.Missing)
+}
+
+func ttlOrStall(f FanoutResult) string {
+	if f.Stalled {
+		return "stalled"
+	}
+	return msf(f.TTLMedian)
+}
+
+func shiftText(f FanoutResult, shift float64) string {
+	if f.Stalled {
+		return "stalled"
+	}
+	return fmt.Sprintf("%+.0f%%", 100*shift)
+}
+
 // Markdown renders res as tables, one section per scenario; charts are file names to embed.
 func Markdown(res *Results, charts []string) string {
 	var b strings.Builder
 	m := res.Machine
 	fmt.Fprintf(&b, "# Benchmark: %s run\n\n", res.Config.Name)
-	fmt.Fprintf(&b, "- Command: `%s`\n- Started: %s\n- CPU: %s x %d; kernel %s\n- %s; node %s\n- Load average before: %s; after: %s\n\n",
-		m.CommandLine, m.Started, m.CPUModel, m.CPUs, m.Kernel, m.GoVersion, m.Node, m.LoadBefore, m.LoadAfter)
+	fmt.Fprintf(&b, "- Command: `%s` at commit %s\n- Started: %s\n- CPU: %s x %d; kernel %s\n- %s; node %s\n- Load average before: %s; after: %s\n\n",
+		m.CommandLine, m.Commit, m.Started, m.CPUModel, m.CPUs, m.Kernel, m.GoVersion, m.Node, m.LoadBefore, m.LoadAfter)
 	b.WriteString("Pinned: server on CPU 0 with GOMAXPROCS=1, clients on CPU 1. Shared: no pinning, GOMAXPROCS=2. " +
 		"Times in ms. The machine is shared and noisy: compare ratios within one run.\n\n")
 	for _, c := range charts {
@@ -65,8 +86,8 @@ func Markdown(res *Results, charts []string) string {
 	b.WriteString("\n## Fan-out (one channel, one publisher)\n\n| mode | target | subs | pubs | time-to-last median | ttl p99 | delivery p50 | delivery p99 | missing | server us CPU/delivery | client CPU ms | publish RTT median |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
 		for _, f := range r.Fanout {
-			fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %s | %s | %d | %.2f | %.0f | %s |\n", r.Mode, r.Target, f.Connected, f.Sent,
-				msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), f.Missing, f.CPUPerDelivNs/1e3, float64(f.ClientCPUNs)/1e6, msf(f.PubRTTMedian))
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %.2f | %.0f | %s |\n", r.Mode, r.Target, f.Connected, f.Sent,
+				msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), missing(f), f.CPUPerDelivNs/1e3, float64(f.ClientCPUNs)/1e6, msf(f.PubRTTMedian))
 		}
 	}
 	b.WriteString("\n## Request/response (closed loop)\n\n| mode | target | conns | in flight | req/s | p50 | p90 | p99 | p99.9 | req per server CPU-s | client CPU (cores) | mismatched | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -84,7 +105,7 @@ func Markdown(res *Results, charts []string) string {
 				x.ReqPerSec, msf(x.P50), msf(x.P90), msf(x.P99), msf(x.P999), x.ReqPerCPUSec, share, bound, x.Mismatched, x.Errors)
 		}
 	}
-	b.WriteString("\n## Sustained broadcast (highest rate with p99 under the bound and nothing missing)\n\n| mode | target | channels x subs | best deliveries/s | us CPU/delivery at best | first failing step |\n|---|---|---|---|---|---|\n")
+	b.WriteString("\n## Sustained broadcast (highest rate with p99 under the bound and nothing missing)\n\n| mode | target | channels x subs | best deliveries/s | us CPU/delivery at best | client CPU (cores) at best | first failing step |\n|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
 		if s := r.Sustained; s != nil {
 			fail := "none (raise the rates)"
@@ -92,15 +113,21 @@ func Markdown(res *Results, charts []string) string {
 				l := s.Steps[n-1]
 				fail = fmt.Sprintf("%.0f pub/s: p99 %s ms, missing %d", l.Rate, msf(l.P99), l.Expected-l.Delivered)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %d x %d | %.0f | %.2f | %s |\n", r.Mode, r.Target, s.Channels, s.SubsPerChannel, s.BestDelivPerSec, s.BestCPUPerDelivNs/1e3, fail)
+			client := 0.0
+			for _, st := range s.Steps {
+				if st.Pass {
+					client = st.ClientCPUShare
+				}
+			}
+			fmt.Fprintf(&b, "| %s | %s | %d x %d | %.0f | %.2f | %.2f | %s |\n", r.Mode, r.Target, s.Channels, s.SubsPerChannel, s.BestDelivPerSec, s.BestCPUPerDelivNs/1e3, client, fail)
 		}
 	}
 	b.WriteString("\n## Adversaries (fan-out time-to-last median beside them)\n\n| mode | target | subs | alone | beside slowloris | shift | slowloris cut by server | beside non-readers | shift | RSS before -> after (MiB) |\n|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
 		if a := r.Adversary; a != nil {
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s (%d conns) | %+.0f%% | %d | %s (%d conns) | %+.0f%% | %.1f -> %.1f |\n", r.Mode, r.Target, a.Baseline.Connected,
-				msf(a.Baseline.TTLMedian), msf(a.Slowloris.TTLMedian), a.SlowlorisConnected, 100*a.SlowlorisShift, a.SlowlorisCut,
-				msf(a.NonRead.TTLMedian), a.NonReadConnected, 100*a.NonReadShift, float64(a.NonRead.RSSBefore)/(1<<20), float64(a.NonRead.RSSAfter)/(1<<20))
+			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s (%d conns) | %s | %d | %s (%d conns) | %s | %.1f -> %.1f |\n", r.Mode, r.Target, a.Baseline.Connected,
+				ttlOrStall(a.Baseline), ttlOrStall(a.Slowloris), a.SlowlorisConnected, shiftText(a.Slowloris, a.SlowlorisShift), a.SlowlorisCut,
+				ttlOrStall(a.NonRead), a.NonReadConnected, shiftText(a.NonRead, a.NonReadShift), float64(a.NonRead.RSSBefore)/(1<<20), float64(a.NonRead.RSSAfter)/(1<<20))
 		}
 	}
 	var errs []string

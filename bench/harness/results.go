@@ -58,13 +58,16 @@ type PubStat struct {
 
 // FanoutResult is one fan-out run: one channel, Subs subscribers, one publisher.
 type FanoutResult struct {
-	Subs       int       `json:"subs"`
-	Connected  int       `json:"connected"`
-	Sent       int64     `json:"sent"`
-	Delivered  int64     `json:"delivered"`
-	Missing    int64     `json:"missing"`
-	SubsClosed int64     `json:"subsClosed"`
-	PerPub     []PubStat `json:"perPub"`
+	Subs       int   `json:"subs"`
+	Connected  int   `json:"connected"`
+	Sent       int64 `json:"sent"`
+	Delivered  int64 `json:"delivered"`
+	Missing    int64 `json:"missing"`
+	SubsClosed int64 `json:"subsClosed"`
+	// Stalled: the publisher's replies did not all come back within the schedule plus
+	// StallAfter (a server blocked on a full socket); the figures cover what was delivered.
+	Stalled bool      `json:"stalled"`
+	PerPub  []PubStat `json:"perPub"`
 	// TTLMedian and TTLP99 are across publications, of the time to last delivery (ns).
 	TTLMedian int64 `json:"ttlMedian"`
 	TTLP99    int64 `json:"ttlP99"`
@@ -132,10 +135,15 @@ type SustainedStep struct {
 	DelivPerSec   float64 `json:"delivPerSec"`
 	CPUPerDelivNs float64 `json:"cpuPerDelivNs"`
 	ClientCPUNs   int64   `json:"clientCpuNs"`
-	Pass          bool    `json:"pass"`
+	// ClientCPUShare is ClientCPUNs over the step's wall time, in cores.
+	ClientCPUShare float64 `json:"clientCpuShare"`
+	Pass           bool    `json:"pass"`
+	// Retry: the same rate run again because the previous attempt failed.
+	Retry bool `json:"retry,omitempty"`
 }
 
-// SustainedResult is the sustained broadcast: Channels x SubsPerChannel subscribers.
+// SustainedResult is the sustained broadcast: Channels x SubsPerChannel subscribers. A rate
+// that fails is tried once more; Steps holds every attempt.
 type SustainedResult struct {
 	Channels       int             `json:"channels"`
 	SubsPerChannel int             `json:"subsPerChannel"`

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,8 +30,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	e := &env{ctx: ctx, cfg: cfg, root: root, tmp: tmp, bins: map[string]string{}, nextPort: 17100}
-	res := &Results{Machine: describeMachine(cfg.CommandLine), Config: cfg}
+	e := &env{ctx: ctx, cfg: cfg, root: root, tmp: tmp, bins: map[string]string{}}
+	res := &Results{Machine: describeMachine(root, cfg.CommandLine), Config: cfg}
 	cfg.logf("building into %s", tmp)
 	if err := e.prepare(); err != nil {
 		return nil, err
@@ -81,13 +82,30 @@ func (e *env) clientProcs() string {
 	return "2"
 }
 
+// freePort returns a loopback port nobody listens on now (the kernel picks it), so that two
+// harness runs side by side never talk to each other's servers.
+func freePort() (int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port, nil
+}
+
 // startServer starts t on a fresh port, pinned to CPU 0 with GOMAXPROCS=1 in pinned mode.
 func (e *env) startServer(t *target, logDir, scenario string) (*server, error) {
-	port := e.nextPort
-	e.nextPort += 2
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
 	pp := ""
 	if t.hasPprof {
-		pp = "127.0.0.1:" + strconv.Itoa(port+1)
+		p2, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		pp = "127.0.0.1:" + strconv.Itoa(p2)
 	}
 	argv, dir, err := t.argv(port, pp)
 	if err != nil {
@@ -369,33 +387,42 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	if pc.Connected != 1 {
 		return nil, fmt.Errorf("publisher did not connect: %s", pc.FirstErr)
 	}
+	r := &FanoutResult{Subs: subs, Connected: sc.Connected}
+	start, err := srv.sample()
+	if err != nil {
+		return nil, err
+	}
+	r.RSSBefore = start.RSS // before any filling of non-readers
 	if x.prefill > 0 {
-		if err := pc.send(load.Command{Cmd: "start", Count: x.prefill, IntervalUs: 1000, Step: 1, Pad: e.cfg.Pad}); err != nil {
+		if err := pc.send(load.Command{Cmd: "start", Count: x.prefill, IntervalUs: 1000, Step: 1, Pad: e.cfg.AdvFillPad,
+			Collection: load.FillCollection, ReplyWaitMs: int(e.cfg.StallAfter / time.Millisecond)}); err != nil {
 			return nil, err
 		}
-		if _, err := pc.wait("start", time.Duration(x.prefill)*time.Millisecond+60*time.Second); err != nil {
+		reps, err := pc.wait("start", time.Duration(x.prefill)*time.Millisecond+e.cfg.StallAfter+30*time.Second)
+		if err != nil {
 			return nil, err
 		}
-		time.Sleep(e.cfg.Grace)
-		if err := sc.send(load.Command{Cmd: "collect", Reset: true}); err != nil {
-			return nil, err
-		}
-		if _, err := sc.wait("collect", 60*time.Second); err != nil {
-			return nil, err
+		if reps[0].Replies < reps[0].Sent {
+			e.cfg.logf("  %s: filling the non-readers stalled: %d of %d replies within %v", t.name, reps[0].Replies, reps[0].Sent, e.cfg.StallAfter)
+			r.Stalled = true
+			r.Missing = int64(e.cfg.Pubs) * int64(sc.Connected)
+			if p, err := srv.sample(); err == nil {
+				r.RSSAfter = p.RSS
+			}
+			return r, nil
 		}
 	}
-	r := &FanoutResult{Subs: subs, Connected: sc.Connected}
 	before, err := srv.sample()
 	if err != nil {
 		return nil, err
 	}
-	r.RSSBefore = before.RSS
 	cl0 := cpuSum(sc, pc)
 	t0 := time.Now()
-	if err := pc.send(load.Command{Cmd: "start", Count: e.cfg.Pubs, IntervalUs: int(e.cfg.PubInterval / time.Microsecond), Pad: e.cfg.Pad}); err != nil {
+	if err := pc.send(load.Command{Cmd: "start", Count: e.cfg.Pubs, IntervalUs: int(e.cfg.PubInterval / time.Microsecond), Pad: e.cfg.Pad,
+		ReplyWaitMs: int(e.cfg.StallAfter / time.Millisecond)}); err != nil {
 		return nil, err
 	}
-	preps, err := pc.wait("start", time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+60*time.Second)
+	preps, err := pc.wait("start", time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+e.cfg.StallAfter+30*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -404,9 +431,13 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	if pr.Latency != nil {
 		r.PubRTTMedian = pr.Latency.Quantile(0.5)
 	}
+	if pr.Replies < pr.Sent {
+		e.cfg.logf("  %s: fan-out %d stalled: %d of %d replies within %v", t.name, subs, pr.Replies, pr.Sent, e.cfg.StallAfter)
+		r.Stalled = true
+	}
 	expected := r.Sent * int64(sc.Connected)
 	var perSeq map[int]*load.Hist
-	for try := 0; ; try++ {
+	for {
 		time.Sleep(e.cfg.Grace)
 		if err := sc.send(load.Command{Cmd: "collect", BySeq: true}); err != nil {
 			return nil, err
@@ -432,7 +463,7 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 				r.Delivered += int64(g.Hist.N)
 			}
 		}
-		if r.Delivered >= expected || try >= 4 {
+		if r.Delivered >= expected || r.Stalled || time.Since(t0) > time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+e.cfg.StallAfter {
 			break
 		}
 	}
@@ -478,7 +509,7 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	r.TTLP99 = quantile(ttls, 0.99)
 	r.DelivP50 = all.Quantile(0.5)
 	r.DelivP99 = all.Quantile(0.99)
-	if r.Delivered == 0 {
+	if r.Delivered == 0 && !r.Stalled {
 		return r, fmt.Errorf("fanout %d: no delivery at all", subs)
 	}
 	return r, nil
@@ -566,8 +597,8 @@ func (e *env) adversary(t *target, srv *server) (*AdvResult, error) {
 	r.NonReadConnected = y.nonReadConnected
 	r.SlowlorisShift = shift(r.Baseline.TTLMedian, r.Slowloris.TTLMedian)
 	r.NonReadShift = shift(r.Baseline.TTLMedian, r.NonRead.TTLMedian)
-	e.cfg.logf("  %s adversary: ttl median %s alone, %s beside %d slowloris (%+.0f%%, %d cut), %s beside %d non-readers (%+.0f%%); RSS %.1f -> %.1f MiB",
-		t.name, ms(r.Baseline.TTLMedian), ms(r.Slowloris.TTLMedian), r.SlowlorisConnected, 100*r.SlowlorisShift, r.SlowlorisCut,
-		ms(r.NonRead.TTLMedian), r.NonReadConnected, 100*r.NonReadShift, float64(r.NonRead.RSSBefore)/(1<<20), float64(r.NonRead.RSSAfter)/(1<<20))
+	e.cfg.logf("  %s adversary: ttl median %s ms alone, %s beside %d slowloris (%s, %d cut), %s beside %d non-readers (%s); RSS %.1f -> %.1f MiB",
+		t.name, ttlOrStall(r.Baseline), ttlOrStall(r.Slowloris), r.SlowlorisConnected, shiftText(r.Slowloris, r.SlowlorisShift), r.SlowlorisCut,
+		ttlOrStall(r.NonRead), r.NonReadConnected, shiftText(r.NonRead, r.NonReadShift), float64(r.NonRead.RSSBefore)/(1<<20), float64(r.NonRead.RSSAfter)/(1<<20))
 	return r, nil
 }

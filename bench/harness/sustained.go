@@ -8,8 +8,8 @@ import (
 )
 
 // sustained raises the publication rate step by step over Channels x SustainSubs subscribers
-// and stops at the first step whose p99 delivery latency passes MaxP99 or that misses a
-// delivery.
+// and stops at the first rate whose p99 delivery latency passes MaxP99 or that misses a
+// delivery twice in a row.
 func (e *env) sustained(t *target, srv *server) (*SustainedResult, error) {
 	ch, per := max(e.cfg.SustainChannels, 1), e.cfg.SustainSubs
 	r := &SustainedResult{Channels: ch, SubsPerChannel: per}
@@ -26,16 +26,18 @@ func (e *env) sustained(t *target, srv *server) (*SustainedResult, error) {
 		return nil, err
 	}
 	defer pc.quit()
-	for i, rate := range e.cfg.SustainRates {
+	step := 1 // 0 is fan-out, 1 the prefill
+	for i := 0; i < len(e.cfg.SustainRates); i++ {
+		rate := e.cfg.SustainRates[i]
 		if err := e.ctx.Err(); err != nil {
 			return r, err
 		}
-		step := i + 2 // 0 is fan-out, 1 the prefill
+		step++
 		s0, err := srv.sample()
 		if err != nil {
 			return r, err
 		}
-		cl0 := cpuSum(sc, pc)
+		cl0, w0 := cpuSum(sc, pc), time.Now()
 		if err := pc.send(load.Command{Cmd: "start", Rate: rate, DurationMs: int(e.cfg.SustainStep / time.Millisecond),
 			Channels: ch, Step: step, Pad: e.cfg.Pad}); err != nil {
 			return r, err
@@ -57,6 +59,7 @@ func (e *env) sustained(t *target, srv *server) (*SustainedResult, error) {
 			return r, err
 		}
 		st := SustainedStep{Rate: rate, Sent: preps[0].Sent, ClientCPUNs: cpuSum(sc, pc) - cl0}
+		st.ClientCPUShare = float64(st.ClientCPUNs) / float64(time.Since(w0).Nanoseconds())
 		st.Expected = st.Sent * int64(per)
 		var h load.Hist
 		for _, rep := range reps {
@@ -73,10 +76,15 @@ func (e *env) sustained(t *target, srv *server) (*SustainedResult, error) {
 			st.CPUPerDelivNs = float64(s1.CPUNs-s0.CPUNs) / float64(st.Delivered)
 		}
 		st.Pass = st.Delivered == st.Expected && time.Duration(st.P99) <= e.cfg.MaxP99
+		st.Retry = len(r.Steps) > 0 && r.Steps[len(r.Steps)-1].Rate == rate
 		r.Steps = append(r.Steps, st)
-		e.cfg.logf("  %s sustained %.0f pub/s x %d subs: %.0f deliveries/s, p99 %s, missing %d, %.2f us CPU/delivery, pass %v",
-			t.name, rate, per, st.DelivPerSec, ms(st.P99), st.Expected-st.Delivered, st.CPUPerDelivNs/1e3, st.Pass)
+		e.cfg.logf("  %s sustained %.0f pub/s x %d subs: %.0f deliveries/s, p99 %s, missing %d, %.2f us CPU/delivery, client %.2f cores, pass %v",
+			t.name, rate, per, st.DelivPerSec, ms(st.P99), st.Expected-st.Delivered, st.CPUPerDelivNs/1e3, st.ClientCPUShare, st.Pass)
 		if !st.Pass {
+			if !st.Retry {
+				i-- // a shared machine hiccups: a rate fails only when it fails twice in a row
+				continue
+			}
 			break
 		}
 		r.BestDelivPerSec, r.BestCPUPerDelivNs = st.DelivPerSec, st.CPUPerDelivNs

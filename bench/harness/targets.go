@@ -40,7 +40,6 @@ type env struct {
 	tmp        string
 	bins       map[string]string
 	mode       string
-	nextPort   int
 	nextSrc    int
 	nextWorker int
 	workerLog  *os.File

@@ -28,7 +28,7 @@ func TestGoals(t *testing.T) {
 		{
 			name: "every target missed",
 			kuz: TargetRun{Idle: idle(5000), Fanout: fan(200e6, 20e3), RR: rr(9000, 9e6),
-				Adversary: &AdvResult{SlowlorisShift: 0.5, NonReadShift: 0.2}},
+				Adversary: &AdvResult{SlowlorisShift: 0.5, NonReadShift: -1, NonRead: FanoutResult{Stalled: true}}},
 			missed: []string{"idle RSS per connection", "idle RSS vs gorilla", "idle RSS vs nbio", "time to last vs 2-thread floor",
 				"time to last vs peers", "CPU per delivery", "request/response", "slowloris", "non-readers"},
 		},

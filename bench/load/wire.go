@@ -8,11 +8,15 @@ package load
 const (
 	RoleIdle      = "idle"      // connect and stay silent
 	RoleSub       = "sub"       // subscribe, then record every notification's latency
-	RoleNonRead   = "nonread"   // subscribe with a small SO_RCVBUF, then never read again
+	RoleNonRead   = "nonread"   // subscribe (to its collection and to FillCollection) with a small SO_RCVBUF, then never read again
 	RoleSlowloris = "slowloris" // half the connections trickle half a handshake, half trickle half a frame
 	RoleRR        = "rr"        // closed-loop request/response on "start"
 	RolePub       = "pub"       // publish on "start"
 )
+
+// FillCollection is the collection only non-reading subscribers join: large publications to
+// it fill their socket buffers without loading anyone else.
+const FillCollection = "fill"
 
 // Command is one instruction to a worker.
 type Command struct {
@@ -33,6 +37,11 @@ type Command struct {
 	Channels   int     `json:"channels,omitempty"`
 	Step       int     `json:"step,omitempty"`
 	Pad        int     `json:"pad,omitempty"`
+	// ReplyWaitMs is how long the publisher waits for its replies after its last send
+	// (0 means 10 s); it then reports Sent and Replies as they are.
+	ReplyWaitMs int `json:"replyWaitMs,omitempty"`
+	// Collection, when set, receives every publication instead of c0..c{Channels-1}.
+	Collection string `json:"collection,omitempty"`
 
 	// collect: BySeq keeps one histogram per (step, seq) publication; otherwise one per step.
 	// Reset drops what was collected.

@@ -33,8 +33,8 @@ func main() {
 		scenarios = flag.String("scenarios", "", "comma-separated: idle, fanout, rr, adversary, sustained (default: all)")
 		out       = flag.String("out", "", "output directory (default bench/results/<mode>-<UTC time>)")
 		kbin      = flag.String("kuzzlews-bin", os.Getenv("KUZZLEWS_BIN"), "kuzzlews binary (default: build the root package if it is a main package)")
-		kargs     = flag.String("kuzzlews-args", "", "extra space-separated arguments for kuzzlews")
-		kpprof    = flag.String("kuzzlews-pprof-flag", "", "flag kuzzlews takes to serve pprof on an address (e.g. -pprof)")
+		kargs     = flag.String("kuzzlews-args", "-idle-timeout=-1s -log-level warn", "extra space-separated arguments for kuzzlews")
+		kpprof    = flag.String("kuzzlews-pprof-flag", "-pprof", "flag kuzzlews takes to serve pprof on an address (empty: none)")
 		cbin      = flag.String("centrifugo-bin", "", "Centrifugo binary (default: "+harness.CentrifugoPath()+", installed when missing)")
 	)
 	flag.Parse()
@@ -52,9 +52,7 @@ func main() {
 		cfg.Scenarios = strings.Split(*scenarios, ",")
 	}
 	cfg.KuzzlewsBin, cfg.KuzzlewsPprofFlag, cfg.CentrifugoBin = *kbin, *kpprof, *cbin
-	if *kargs != "" {
-		cfg.KuzzlewsArgs = strings.Fields(*kargs)
-	}
+	cfg.KuzzlewsArgs = strings.Fields(*kargs)
 	root, err := harness.ModuleRoot()
 	if err != nil {
 		log.Fatal(err)

@@ -163,20 +163,22 @@ func (w *worker) emit(r load.Report) {
 	}
 }
 
+// opened is the outcome of one connection's setup: a WebSocket connection, or a raw
+// slowloris connection, or an error.
+type opened struct {
+	c   *load.Conn
+	raw net.Conn
+	err error
+}
+
 // setup opens n connections, par at a time, and prepares each for the role.
 func (w *worker) setup(n, par int, ips []net.IP) (ok, failed int, firstErr string) {
-	type res struct {
-		i   int
-		c   *load.Conn
-		raw net.Conn
-		err error
-	}
 	idx := make(chan int)
-	results := make(chan res)
+	results := make(chan opened)
 	for range max(min(par, n), 1) {
 		go func() {
 			for i := range idx {
-				var r res
+				var r opened
 				for try := range 3 {
 					r = w.open(i, ips[i%len(ips)])
 					if r.err == nil {
@@ -184,7 +186,6 @@ func (w *worker) setup(n, par int, ips []net.IP) (ok, failed int, firstErr strin
 					}
 					time.Sleep(time.Duration(200*(try+1)) * time.Millisecond)
 				}
-				r.i = i
 				results <- r
 			}
 		}()
@@ -216,12 +217,8 @@ func (w *worker) setup(n, par int, ips []net.IP) (ok, failed int, firstErr strin
 	return ok, failed, firstErr
 }
 
-func (w *worker) open(i int, src net.IP) (r struct {
-	i   int
-	c   *load.Conn
-	raw net.Conn
-	err error
-}) {
+// open dials connection i from src and prepares it for the worker's role.
+func (w *worker) open(i int, src net.IP) (r opened) {
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	if w.role == load.RoleSlowloris && i%2 == 0 {
@@ -252,6 +249,13 @@ func (w *worker) open(i int, src net.IP) (r struct {
 			c.Close()
 			r.err = fmt.Errorf("subscribe: %w", err)
 			return r
+		}
+		if w.role == load.RoleNonRead {
+			if _, err := c.Subscribe(w.index, load.FillCollection, w.name+"-f"+strconv.Itoa(i)); err != nil {
+				c.Close()
+				r.err = fmt.Errorf("subscribe %s: %w", load.FillCollection, err)
+				return r
+			}
 		}
 		if w.role == load.RoleSub {
 			go w.subReader(c, &w.shards[i%len(w.shards)])
@@ -311,68 +315,57 @@ func (w *worker) trickleLoop() {
 	}
 }
 
-// drain reads and drops everything (answering pings) until the connection ends.
+// readEach reads c until it ends, calling fn with every protocol message and its wall-clock
+// arrival time (pings are answered by c). The end of the connection is counted in w.closed.
+func (w *worker) readEach(c *load.Conn, fn func(m []byte, now int64)) {
+	for {
+		msg, err := c.ReadMessage()
+		if err != nil {
+			w.closed.Add(1)
+			return
+		}
+		now := time.Now().UnixNano()
+		if err := c.Each(msg, func(m []byte) { fn(m, now) }); err != nil {
+			w.closed.Add(1)
+			return
+		}
+	}
+}
+
+// drain reads and drops everything until the connection ends.
 func (w *worker) drain(c *load.Conn) {
-	for {
-		msg, err := c.ReadMessage()
-		if err != nil {
-			w.closed.Add(1)
-			return
-		}
-		if err := c.Each(msg, func([]byte) { w.other.Add(1) }); err != nil {
-			w.closed.Add(1)
-			return
-		}
-	}
+	w.readEach(c, func([]byte, int64) { w.other.Add(1) })
 }
 
+// subReader records the latency of every document notification in sh.
 func (w *worker) subReader(c *load.Conn, sh *shard) {
-	for {
-		msg, err := c.ReadMessage()
-		if err != nil {
-			w.closed.Add(1)
+	w.readEach(c, func(m []byte, now int64) {
+		step, seq, t, ok := load.ParseBody(m)
+		if !ok {
+			w.other.Add(1)
 			return
 		}
-		now := time.Now().UnixNano()
-		err = c.Each(msg, func(m []byte) {
-			step, seq, t, ok := load.ParseBody(m)
-			if !ok {
-				w.other.Add(1)
-				return
-			}
-			k := load.Key{Step: step, Seq: seq}
-			sh.mu.Lock()
-			sh.lat[k] = append(sh.lat[k], now-t)
-			sh.mu.Unlock()
-		})
-		if err != nil {
-			w.closed.Add(1)
-			return
-		}
-	}
+		k := load.Key{Step: step, Seq: seq}
+		sh.mu.Lock()
+		sh.lat[k] = append(sh.lat[k], now-t)
+		sh.mu.Unlock()
+	})
 }
 
+// pubReader matches the publisher's replies to its pending publications.
 func (w *worker) pubReader(c *load.Conn) {
-	for {
-		msg, err := c.ReadMessage()
-		if err != nil {
-			w.closed.Add(1)
-			return
+	w.readEach(c, func(m []byte, now int64) {
+		id := c.ReplyID(m)
+		w.pmu.Lock()
+		defer w.pmu.Unlock()
+		if t, ok := w.pending[id]; ok {
+			delete(w.pending, id)
+			w.pubLat.Add(now - t)
+			w.replies.Add(1)
+		} else {
+			w.other.Add(1)
 		}
-		now := time.Now().UnixNano()
-		_ = c.Each(msg, func(m []byte) {
-			id := c.ReplyID(m)
-			w.pmu.Lock()
-			if t, ok := w.pending[id]; ok {
-				delete(w.pending, id)
-				w.pubLat.Add(now - t)
-				w.replies.Add(1)
-			} else {
-				w.other.Add(1)
-			}
-			w.pmu.Unlock()
-		})
-	}
+	})
 }
 
 func (w *worker) collect(cmd load.Command) {
@@ -430,7 +423,11 @@ func (w *worker) runPub(cmd load.Command) {
 	} else {
 		gap = time.Duration(cmd.IntervalUs) * time.Microsecond
 	}
-	deadline := time.Now().Add(time.Duration(total)*gap + 10*time.Second)
+	wait := 10 * time.Second
+	if cmd.ReplyWaitMs > 0 {
+		wait = time.Duration(cmd.ReplyWaitMs) * time.Millisecond
+	}
+	deadline := time.Now().Add(time.Duration(total)*gap + wait)
 	var sent, errs int64
 	t0 := time.Now()
 	var buf, body []byte
@@ -445,7 +442,11 @@ func (w *worker) runPub(cmd load.Command) {
 		now := time.Now().UnixNano()
 		body = load.AppendBody(body[:0], cmd.Step, i, now, cmd.Pad)
 		var id string
-		buf, id = c.AppendPublish(buf[:0], w.index, "c"+strconv.Itoa(i%chans), w.name+"-p"+strconv.Itoa(cmd.Step)+"-"+strconv.Itoa(i), body)
+		coll := cmd.Collection
+		if coll == "" {
+			coll = "c" + strconv.Itoa(i%chans)
+		}
+		buf, id = c.AppendPublish(buf[:0], w.index, coll, w.name+"-p"+strconv.Itoa(cmd.Step)+"-"+strconv.Itoa(i), body)
 		w.pmu.Lock()
 		w.pending[id] = now
 		w.pmu.Unlock()
