@@ -10,8 +10,12 @@
 // connection. At most one worker serves a connection at a time (its "turn"): Handler methods
 // of one connection are never called concurrently. Conn.Write, Conn.Close and
 // Conn.SetDeadline may be called from any goroutine. The socket's file descriptor is closed
-// only by the goroutine that holds the turn, after epoll forgot it, so a reused descriptor
-// number never receives another connection's bytes.
+// only by the goroutine that holds the turn, after epoll forgot it (Del before close), so a
+// reused descriptor number never receives another connection's bytes. Each registration's
+// callback closes over its own *Conn: a stale event delivered after the close (easygo may
+// still run a callback of the current wait batch) or after the number was reused reaches
+// the closed Conn, whose turn never starts again, and is ignored. The pointer plays the
+// role of a generation counter.
 //
 // # Model
 //
