@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -456,6 +457,95 @@ func (a *atom) inRange(v float64) bool {
 	return v < a.hi
 }
 
+// Budget of the prime implicant computation: small DNFs only.
+const (
+	blakeMaxTerms = 64
+	blakeMaxPairs = 8192
+)
+
+// blake completes a small absorbed DNF into its Blake canonical form (the set of all
+// its prime implicants) by iterated consensus, so that equivalent DNFs such as
+// or[a, not a] and everything, or or[and[a,b], and[a, not b]] and a, get the same
+// form. Beyond the budget the input is returned unchanged (it is already sorted, so
+// the result stays deterministic).
+func blake(terms [][]lit, atoms []*atom) [][]lit {
+	if len(terms) < 2 || len(terms) > blakeMaxTerms {
+		return terms
+	}
+	cur := slices.Clone(terms)
+	pairs := 0
+	for changed := true; changed; {
+		changed = false
+		for i := 0; i < len(cur); i++ {
+			for j := i + 1; j < len(cur); j++ {
+				if pairs++; pairs > blakeMaxPairs {
+					return terms
+				}
+				c, ok := consensus(cur[i], cur[j])
+				if !ok || impossible(c, atoms) {
+					continue
+				}
+				absorbed := false
+				for _, t := range cur {
+					if subsumes(t, c) {
+						absorbed = true
+						break
+					}
+				}
+				if absorbed {
+					continue
+				}
+				next := cur[:0:0]
+				for _, t := range cur {
+					if !subsumes(c, t) {
+						next = append(next, t)
+					}
+				}
+				cur = append(next, c)
+				if len(cur) > blakeMaxTerms {
+					return terms
+				}
+				changed = true
+			}
+		}
+	}
+	sort.Slice(cur, func(i, j int) bool { return lessTerm(cur[i], cur[j]) })
+	return cur
+}
+
+// consensus returns the consensus of two sorted terms that clash on exactly one
+// variable: their union without that variable.
+func consensus(a, b []lit) ([]lit, bool) {
+	clash := lit(0)
+	n := 0
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i]/2 < b[j]/2:
+			i++
+		case a[i]/2 > b[j]/2:
+			j++
+		default:
+			if a[i] != b[j] {
+				n++
+				clash = a[i] / 2
+			}
+			i++
+			j++
+		}
+	}
+	if n != 1 {
+		return nil, false
+	}
+	out := make([]lit, 0, len(a)+len(b))
+	for _, l := range mergeTerm(a, b) {
+		if l/2 != clash {
+			out = append(out, l)
+		}
+	}
+	return out, true
+}
+
 // subsumes reports whether term a (sorted) is a subset of term b.
 func subsumes(a, b []lit) bool {
 	if len(a) > len(b) {
@@ -546,6 +636,7 @@ func canonicalize(atoms []*atom, raw dnf, maxConditions int) (*canonical, error)
 		}
 		terms = kept
 	}
+	terms = blake(terms, sorted)
 	// keep only the atoms still used, renumbered densely in key order
 	used := make([]bool, len(sorted))
 	for _, t := range terms {

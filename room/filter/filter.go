@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // DefaultMaxConditions is Kuzzle's limits.subscriptionConditionsCount default.
@@ -84,7 +85,8 @@ type Engine struct {
 	mu      sync.RWMutex      // guards indexes and everything reachable from them
 	indexes map[string]*index // by Koncorde index name
 
-	scratch sync.Pool // *scratch, per-Test working memory
+	spare   atomic.Pointer[scratch] // one cached scratch, cheaper than the pool
+	scratch sync.Pool               // *scratch, per-Test working memory
 }
 
 // NewEngine returns an empty engine.
@@ -127,7 +129,8 @@ func normalizeJS(root *jsv, maxConditions int) (*canonical, error) {
 		return nil, err
 	}
 	if len(std.keys) == 0 {
-		return &canonical{terms: [][]lit{{}}, text: "everything"}, nil
+		// everything: the same canonical form as any tautology
+		return canonicalize(nil, dnf{{}}, maxConditions)
 	}
 	b := &builder{atoms: map[string]*atom{}}
 	ex, err := b.build(std)
@@ -248,11 +251,16 @@ func (e *Engine) Test(index string, doc []byte, docID string, dst []string) []st
 	if x == nil {
 		return dst
 	}
-	sc, _ := e.scratch.Get().(*scratch)
+	sc := e.spare.Swap(nil)
 	if sc == nil {
-		sc = &scratch{}
+		sc, _ = e.scratch.Get().(*scratch)
+		if sc == nil {
+			sc = &scratch{}
+		}
 	}
 	dst = x.test(sc, doc, docID, dst)
-	e.scratch.Put(sc)
+	if !e.spare.CompareAndSwap(nil, sc) {
+		e.scratch.Put(sc)
+	}
 	return dst
 }

@@ -723,40 +723,14 @@ func (x *index) setValue(sc *scratch, slot int32, v gjson.Result) {
 	sc.vals[slot] = v
 }
 
-// walk flattens obj as Koncorde's flattenObject does, keeping only registered fields
-// and descending only into registered prefixes. sc.path holds the current prefix.
-func (x *index) walk(sc *scratch, obj gjson.Result, top bool, skipID bool, depth int) {
-	if depth > 512 {
-		return
-	}
-	obj.ForEach(func(k, v gjson.Result) bool {
-		if top && skipID && k.Str == "_id" {
-			return true
-		}
-		n := len(sc.path)
-		if n > 0 {
-			sc.path = append(sc.path, '.')
-		}
-		sc.path = append(sc.path, k.Str...)
-		if slot, ok := x.fieldSlot[string(sc.path)]; ok {
-			x.setValue(sc, slot, v)
-		}
-		if v.IsObject() {
-			if _, ok := x.prefixes[string(sc.path)]; ok {
-				x.walk(sc, v, false, false, depth+1)
-			}
-		}
-		sc.path = sc.path[:n]
-		return true
-	})
-}
-
 func (x *index) test(sc *scratch, doc []byte, docID string, dst []string) []string {
 	sc.reset(x)
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(doc), len(doc)))
-	if root.IsObject() && (len(x.prefixes) > 0 || len(x.fieldSlot) > 0) {
-		sc.path = sc.path[:0]
-		x.walk(sc, root, true, docID != "", 0)
+	if len(x.fieldSlot) > 0 {
+		s := unsafe.String(unsafe.SliceData(doc), len(doc))
+		if i := skipWS(s, 0); i < len(s) && s[i] == '{' {
+			sc.path = sc.path[:0]
+			x.walkObject(sc, s, i, docID != "", 0)
+		}
 	}
 	if docID != "" {
 		if slot, ok := x.fieldSlot["_id"]; ok {
