@@ -179,4 +179,3 @@ func (x *index) walkObject(sc *scratch, s string, i int, skipID bool, depth int)
 	}
 	return i
 }
-
