@@ -85,6 +85,7 @@ type Engine struct {
 	mu      sync.RWMutex      // guards indexes and everything reachable from them
 	indexes map[string]*index // by Koncorde index name
 
+	last    atomic.Pointer[index]   // index of the previous Test, saves a map lookup
 	spare   atomic.Pointer[scratch] // one cached scratch, cheaper than the pool
 	scratch sync.Pool               // *scratch, per-Test working memory
 }
@@ -210,7 +211,7 @@ func (e *Engine) Store(n *Normalized) error {
 	defer e.mu.Unlock()
 	x := e.indexes[n.Index]
 	if x == nil {
-		x = newIndex()
+		x = newIndex(n.Index)
 		e.indexes[n.Index] = x
 	}
 	x.store(n)
@@ -228,6 +229,7 @@ func (e *Engine) Remove(index, id string) {
 	x.remove(id)
 	if len(x.filters) == 0 {
 		delete(e.indexes, index)
+		e.last.CompareAndSwap(x, nil)
 	}
 }
 
@@ -247,9 +249,12 @@ func (e *Engine) Has(index, id string) bool {
 func (e *Engine) Test(index string, doc []byte, docID string, dst []string) []string {
 	e.mu.RLock()
 	defer e.mu.RUnlock()
-	x := e.indexes[index]
-	if x == nil {
-		return dst
+	x := e.last.Load()
+	if x == nil || x.name != index {
+		if x = e.indexes[index]; x == nil {
+			return dst
+		}
+		e.last.Store(x)
 	}
 	sc := e.spare.Swap(nil)
 	if sc == nil {

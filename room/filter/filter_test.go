@@ -471,6 +471,13 @@ func TestTestAllocs(t *testing.T) {
 		{name: "geoDistance", filter: func(i int) string {
 			return fmt.Sprintf(`{"geoDistance":{"p":[%g,0],"distance":"5km"}}`, float64(i)/100)
 		}, doc: `{"p":[0.5,0]}`},
+		{name: "regexp", filter: func(i int) string { return fmt.Sprintf(`{"regexp":{"a":"^v%d"}}`, i) }, doc: `{"a":"v7x"}`},
+		{name: "geoPolygon", filter: func(i int) string {
+			return fmt.Sprintf(`{"geoPolygon":{"p":{"points":[[0,%d],[1,%d],[1,%d]]}}}`, i-50, i-50, i-49)
+		}, doc: `{"p":{"lat":0.9,"lon":0.5}}`},
+		{name: "geoBoundingBox", filter: func(i int) string {
+			return fmt.Sprintf(`{"geoBoundingBox":{"p":{"top":%d,"left":0,"bottom":%d,"right":1}}}`, i+1, i-1)
+		}, doc: `{"p":"7.5,0.5"}`},
 		{name: "nested-and-not", filter: func(i int) string {
 			return fmt.Sprintf(`{"and":[{"equals":{"n.a":%d}},{"not":{"equals":{"n.b":%d}}}]}`, i%10, i)
 		}, doc: `{"n":{"a":3,"b":4}}`},

@@ -13,6 +13,7 @@ import (
 // All fields are guarded by Engine.mu; the range snapshots are rebuilt lazily under
 // fieldIdx.rmu by readers.
 type index struct {
+	name    string                  // Koncorde index name
 	filters map[string]*filterEntry // by filter id
 	subs    map[string]*subEntry    // by term key
 	conds   map[string]*condEntry   // by atom key
@@ -104,15 +105,16 @@ type fieldIdx struct {
 	reLens   []int                   // distinct prefix lengths, in bytes
 
 	geos    int
-	geoGrid map[uint64][]*condEntry
+	geoGrid map[uint64][]geoRef // by geoCell
 	geoBig  []*condEntry
 
 	matches []*condEntry
 	selects []*condEntry
 }
 
-func newIndex() *index {
+func newIndex(name string) *index {
 	return &index{
+		name:      name,
 		filters:   map[string]*filterEntry{},
 		subs:      map[string]*subEntry{},
 		conds:     map[string]*condEntry{},
@@ -436,7 +438,14 @@ func (fi *fieldIdx) delScalar(ms map[string]*condEntry, mn map[float64]*condEntr
 // ---- geo grid: cells of 1, 4, 16 and 64 degrees; a shape goes to the finest level
 // where its envelope spans at most maxGeoCells cells, or to a scanned list ----
 
-const maxGeoCells = 16
+const maxGeoCells = 64
+
+// geoRef is a grid entry: the shape's envelope inline, so that most candidates are
+// rejected without touching the condition.
+type geoRef struct {
+	minLat, maxLat, minLon, maxLon float64
+	c                              *condEntry
+}
 
 var geoLevels = [...]float64{1, 4, 16, 64}
 
@@ -481,10 +490,12 @@ func (fi *fieldIdx) geoAdd(ce *condEntry) {
 		return
 	}
 	if fi.geoGrid == nil {
-		fi.geoGrid = map[uint64][]*condEntry{}
+		fi.geoGrid = map[uint64][]geoRef{}
 	}
+	g := ce.a.geo
+	ref := geoRef{minLat: g.minLat, maxLat: g.maxLat, minLon: g.minLon, maxLon: g.maxLon, c: ce}
 	for _, c := range cells {
-		fi.geoGrid[c] = append(fi.geoGrid[c], ce)
+		fi.geoGrid[c] = append(fi.geoGrid[c], ref)
 	}
 }
 
@@ -496,7 +507,14 @@ func (fi *fieldIdx) geoDel(ce *condEntry) {
 		return
 	}
 	for _, c := range cells {
-		l := removePtr(fi.geoGrid[c], ce)
+		l := fi.geoGrid[c]
+		for i := range l {
+			if l[i].c == ce {
+				l[i] = l[len(l)-1]
+				l = l[:len(l)-1]
+				break
+			}
+		}
 		if len(l) == 0 {
 			delete(fi.geoGrid, c)
 		} else {
@@ -840,16 +858,18 @@ func (x *index) evalField(sc *scratch, fi *fieldIdx, v gjson.Result) {
 				sc.killNeg(c)
 			}
 			for _, l := range fi.geoGrid {
-				for _, c := range l {
-					sc.killNeg(c)
+				for _, r := range l {
+					sc.killNeg(r.c)
 				}
 			}
 		} else {
 			if fi.geoGrid != nil {
 				for level := range geoLevels {
-					for _, c := range fi.geoGrid[geoCell(level, lat, lon)] {
-						if c.a.geo.contains(lat, lon) {
-							sc.fire(c)
+					l := fi.geoGrid[geoCell(level, lat, lon)]
+					for i := range l {
+						r := &l[i]
+						if lat >= r.minLat && lat <= r.maxLat && lonIn(lon, r.minLon, r.maxLon, false) && r.c.a.geo.contains(lat, lon) {
+							sc.fire(r.c)
 						}
 					}
 				}
