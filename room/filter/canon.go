@@ -322,7 +322,10 @@ const (
 	maxLits  = 1 << 18
 )
 
-var errTooManyTerms = &Error{Message: "Filter too complex: its normalized form exceeds " + strconv.Itoa(maxTerms) + " subfilters or " + strconv.Itoa(maxLits) + " conditions"}
+// errTooManyTerms is the error for a filter whose normal form exceeds the bounds.
+func errTooManyTerms() *Error {
+	return &Error{Message: "Filter too complex: its normalized form exceeds " + strconv.Itoa(maxTerms) + " subfilters or " + strconv.Itoa(maxLits) + " conditions"}
+}
 
 type dnfBuilder struct {
 	index map[*atom]int
@@ -353,7 +356,7 @@ func (d *dnfBuilder) toDNF(e *expr, neg bool) (dnf, error) {
 			}
 			out = append(out, kd...)
 			if len(out) > maxTerms {
-				return nil, errTooManyTerms
+				return nil, errTooManyTerms()
 			}
 		}
 		return out, nil
@@ -365,7 +368,7 @@ func (d *dnfBuilder) toDNF(e *expr, neg bool) (dnf, error) {
 			return nil, err
 		}
 		if len(out)*len(kd) > maxTerms {
-			return nil, errTooManyTerms
+			return nil, errTooManyTerms()
 		}
 		next := make(dnf, 0, len(out)*len(kd))
 		total := 0
@@ -374,7 +377,7 @@ func (d *dnfBuilder) toDNF(e *expr, neg bool) (dnf, error) {
 				m := mergeTerm(t, u)
 				total += len(m)
 				if total > maxLits {
-					return nil, errTooManyTerms
+					return nil, errTooManyTerms()
 				}
 				next = append(next, m)
 			}

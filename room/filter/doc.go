@@ -14,12 +14,15 @@
 // (OR-ed) of conditions (AND-ed), each condition possibly negated. Conditions are
 // interned by a canonical key; subfilters are sorted and de-duplicated, impossible
 // subfilters (x and not x, two values for one field, a value outside a range of the
-// same field, a required field that must be missing, nothing) are dropped and a
-// subfilter containing another one is absorbed. The filter id is an HMAC-SHA256 of that
-// canonical form and the index under a fixed key, in lowercase hex: equivalent
-// spellings (reordered and/or children, duplicated conditions, in vs or of equals,
-// double negations, the exists and regexp syntaxes, De Morgan rewrites, bool) share an
-// id, on every process. Every pair of filters Koncorde gives one id gets one id here
+// same field, a required field that must be missing, nothing) are dropped, a
+// subfilter containing another one is absorbed, and small forms (up to 64 subfilters)
+// are completed into the set of all their prime implicants by consensus, which makes
+// or[a, not a] the same as {} and or[and[a,b], and[a, not b]] the same as a.
+//
+// The filter id is an HMAC-SHA256 of that canonical form and the index under a fixed
+// key, in lowercase hex: equivalent spellings (reordered and/or children, duplicated
+// conditions, in vs or of equals, double negations, the exists and regexp syntaxes,
+// De Morgan rewrites, bool) share an id, on every process. Every pair of filters Koncorde gives one id gets one id here
 // (checked on the differential corpus), except the satisfiable filters that Koncorde
 // wrongly reduces to nothing (Q1-Q3 below).
 //
@@ -27,17 +30,21 @@
 // limits.subscriptionConditionsCount) counted on the standardized filter, with the
 // message "Filter too complex: exceeds the configured maximum number of conditions
 // (conditions: N, max: M)". The expansion itself is bounded (16384 subfilters, 262144
-// conditions), so Normalize does bounded work on any input, unlike Koncorde's
-// truth-table minimization that is exponential in the number of conditions.
+// conditions, 64 levels of JSON nesting), so Normalize does bounded work on any input,
+// unlike Koncorde's truth-table minimization that is exponential in the number of
+// conditions. These two extra errors have messages of their own.
 //
 // Store adds a filter to its index. An index shares conditions and subfilters between
 // filters, like Koncorde's engine, and keeps per-field indexes: hash maps for equals,
-// in, ids and exists array values, a sorted interval structure with a max-bound tree
-// for ranges, a 1-degree grid for geo shapes, compiled regexps. Test reads only the
-// document fields that some filter uses (with gjson, without decoding the document),
-// fires the conditions that hold, and counts them per subfilter; negated conditions
-// cost nothing unless their positive condition fires. Test does not allocate in steady
-// state for equals, in, ids, exists, range and geo filters.
+// in, ids and exists array values, a segment tree over the bounds for ranges (rebuilt
+// by writers once enough conditions changed, the newest ones tested one by one),
+// a multi-resolution grid (1, 4, 16, 64 degrees) for geo shapes, regexps grouped by
+// their anchored literal prefix. Test scans the document's JSON bytes once, skipping
+// the values of fields no filter uses and descending only into objects that lead to
+// one; the values it keeps are gjson.Results pointing into the document. It fires the
+// conditions that hold and counts them per subfilter; a negated condition costs
+// nothing unless its positive condition fires. Test does not allocate in steady state
+// for equals, in, ids, exists, range, regexp and geo filters.
 //
 // # Documents
 //

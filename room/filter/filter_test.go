@@ -265,7 +265,8 @@ func TestNormalizeErrors(t *testing.T) {
 		{name: "too-many-conditions-error", filter: `{"in":{"a":[` + strings.TrimSuffix(strings.Repeat(`"v",`, 51), ",") + `]}}`, cfg: Config{MaxConditions: 50}, msg: `Filter too complex: exceeds the configured maximum number of conditions (conditions: 51, max: 50)`},
 		{name: "too-many-conditions-default", filter: `{"in":{"a":[` + strings.TrimSuffix(strings.Repeat(`"v",`, 101), ",") + `]}}`, msg: `Filter too complex: exceeds the configured maximum number of conditions (conditions: 101, max: 100)`},
 		{name: "select-query-too-complex", filter: `{"select":{"field":"a","index":0,"query":{"in":{"value":["a","b","c"]}}}}`, cfg: Config{MaxConditions: 2}, msg: `Filter too complex: exceeds the configured maximum number of conditions (conditions: 3, max: 2)`},
-		{name: "blow-up-guard", filter: blowUp(16), cfg: Config{MaxConditions: -1}, msg: errTooManyTerms.Message},
+		{name: "nesting-limit", filter: strings.Repeat(`{"not":`, 70) + `{"exists":"a"}` + strings.Repeat(`}`, 70), msg: errTooDeep().Message},
+		{name: "blow-up-guard", filter: blowUp(16), cfg: Config{MaxConditions: -1}, msg: errTooManyTerms().Message},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -72,7 +72,8 @@ type condEntry struct {
 	dead   bool // removed; only range snapshots may still reference it
 	a      *atom
 	slot   int32
-	pos    []*subEntry // subfilters holding the condition
+	pos    []*subEntry // subfilters holding the condition and other literals
+	solo   []*subEntry // subfilters made of the condition alone
 	neg    []*subEntry // subfilters holding its negation
 	fields []int32     // field slots the condition reads
 }
@@ -176,9 +177,13 @@ func (x *index) addSub(k string, c *canonical, t []lit) *subEntry {
 			ce = x.addCond(a)
 		}
 		neg := l&1 == 1
-		if neg {
+		switch {
+		case neg:
 			ce.neg = append(ce.neg, s)
-		} else {
+		case len(t) == 1:
+			ce.solo = append(ce.solo, s)
+			s.npos++
+		default:
 			ce.pos = append(ce.pos, s)
 			s.npos++
 		}
@@ -203,12 +208,15 @@ func (x *index) removeSub(s *subEntry) {
 	}
 	for _, l := range s.lits {
 		ce := l.c
-		if l.neg {
+		switch {
+		case l.neg:
 			ce.neg = removePtr(ce.neg, s)
-		} else {
+		case len(s.lits) == 1:
+			ce.solo = removePtr(ce.solo, s)
+		default:
 			ce.pos = removePtr(ce.pos, s)
 		}
-		if len(ce.pos) == 0 && len(ce.neg) == 0 {
+		if len(ce.pos) == 0 && len(ce.neg) == 0 && len(ce.solo) == 0 {
 			x.removeCond(ce)
 		}
 	}
@@ -657,6 +665,7 @@ type scratch struct {
 	subHits   []int32
 	subKilled []bool
 	touched   []int32
+	direct    []*subEntry // single-condition subfilters whose condition fired
 	fltGen    []uint32
 
 	path []byte
@@ -691,6 +700,8 @@ func (sc *scratch) reset(x *index) {
 	sc.fltGen = growU32(sc.fltGen, int(x.fltSlots.n))
 	sc.present = sc.present[:0]
 	sc.touched = sc.touched[:0]
+	clear(sc.direct) // drop references to subfilters, which may be removed later
+	sc.direct = sc.direct[:0]
 }
 
 func (sc *scratch) touch(s *subEntry) int32 {
@@ -710,6 +721,7 @@ func (sc *scratch) fire(c *condEntry) {
 		return
 	}
 	sc.condGen[c.slot] = sc.gen
+	sc.direct = append(sc.direct, c.solo...)
 	for _, s := range c.pos {
 		sc.subHits[sc.touch(s)]++
 	}
@@ -758,6 +770,9 @@ func (x *index) test(sc *scratch, doc []byte, docID string, dst []string) []stri
 	for _, slot := range sc.present {
 		x.evalField(sc, x.fields[slot], sc.vals[slot])
 	}
+	for _, s := range sc.direct {
+		dst = sc.emit(s, dst)
+	}
 	for _, i := range sc.touched {
 		s := x.subBySlot[i]
 		if !sc.subKilled[i] && s.npos > 0 && sc.subHits[i] == s.npos {
@@ -775,7 +790,10 @@ func (x *index) test(sc *scratch, doc []byte, docID string, dst []string) []stri
 
 func (sc *scratch) emit(s *subEntry, dst []string) []string {
 	for _, f := range s.filters {
-		if sc.fltGen[f.slot] != sc.gen {
+		if len(f.subs) == 1 {
+			// its only subfilter is emitted at most once per test: no stamp needed
+			dst = append(dst, f.id)
+		} else if sc.fltGen[f.slot] != sc.gen {
 			sc.fltGen[f.slot] = sc.gen
 			dst = append(dst, f.id)
 		}
