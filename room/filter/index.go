@@ -107,6 +107,7 @@ type fieldIdx struct {
 
 	geos    int
 	geoGrid map[uint64][]geoRef // by geoCell
+	geoLvl  [len(geoLevels)]int // grid entries per level
 	geoBig  []*condEntry
 
 	matches []*condEntry
@@ -470,8 +471,14 @@ func geoCell(level int, lat, lon float64) uint64 {
 // cells returns the level and cells of the shape's envelope, ok false when the shape
 // must be scanned (whole longitude range, non-finite or huge envelope).
 func (g *geoShape) cells() ([]uint64, bool) {
+	_, cells, ok := g.gridCells()
+	return cells, ok
+}
+
+// gridCells returns the grid level and cells of the shape.
+func (g *geoShape) gridCells() (int, []uint64, bool) {
 	if g.allLon || math.IsNaN(g.minLat+g.maxLat+g.minLon+g.maxLon) || math.IsInf(g.minLat+g.maxLat+g.minLon+g.maxLon, 0) {
-		return nil, false
+		return 0, nil, false
 	}
 	for level, size := range geoLevels {
 		la0, la1 := math.Floor(g.minLat/size), math.Floor(g.maxLat/size)
@@ -485,18 +492,19 @@ func (g *geoShape) cells() ([]uint64, bool) {
 				out = append(out, geoCell(level, la*size, lo*size))
 			}
 		}
-		return out, true
+		return level, out, true
 	}
-	return nil, false
+	return 0, nil, false
 }
 
 func (fi *fieldIdx) geoAdd(ce *condEntry) {
 	fi.geos++
-	cells, ok := ce.a.geo.cells()
+	level, cells, ok := ce.a.geo.gridCells()
 	if !ok {
 		fi.geoBig = append(fi.geoBig, ce)
 		return
 	}
+	fi.geoLvl[level]++
 	if fi.geoGrid == nil {
 		fi.geoGrid = map[uint64][]geoRef{}
 	}
@@ -509,11 +517,12 @@ func (fi *fieldIdx) geoAdd(ce *condEntry) {
 
 func (fi *fieldIdx) geoDel(ce *condEntry) {
 	fi.geos--
-	cells, ok := ce.a.geo.cells()
+	level, cells, ok := ce.a.geo.gridCells()
 	if !ok {
 		fi.geoBig = removePtr(fi.geoBig, ce)
 		return
 	}
+	fi.geoLvl[level]--
 	for _, c := range cells {
 		l := fi.geoGrid[c]
 		for i := range l {
@@ -883,6 +892,9 @@ func (x *index) evalField(sc *scratch, fi *fieldIdx, v gjson.Result) {
 		} else {
 			if fi.geoGrid != nil {
 				for level := range geoLevels {
+					if fi.geoLvl[level] == 0 {
+						continue
+					}
 					l := fi.geoGrid[geoCell(level, lat, lon)]
 					for i := range l {
 						r := &l[i]
