@@ -19,6 +19,7 @@ type index struct {
 	conds   map[string]*condEntry   // by atom key
 
 	fieldSlot map[string]int32 // flattened field path -> slot
+	few       []namedSlot      // the same, when there are at most maxFew fields
 	fields    []*fieldIdx      // by slot; nil when free
 	freeField []int32
 	prefixes  map[string]int32 // every p such that some field starts with p+"."; refcount
@@ -29,6 +30,37 @@ type index struct {
 	freeSub   []int32
 	condSlots slotAlloc
 	fltSlots  slotAlloc
+}
+
+// maxFew is the number of fields up to which a linear scan beats the map.
+const maxFew = 8
+
+type namedSlot struct {
+	name string
+	slot int32
+}
+
+// slotOf returns the slot of a registered field.
+func (x *index) slotOf(name string) (int32, bool) {
+	if len(x.fieldSlot) <= maxFew {
+		for i := range x.few {
+			if x.few[i].name == name {
+				return x.few[i].slot, true
+			}
+		}
+		return 0, false
+	}
+	slot, ok := x.fieldSlot[name]
+	return slot, ok
+}
+
+func (x *index) refreshFew() {
+	x.few = x.few[:0]
+	if len(x.fieldSlot) <= maxFew {
+		for name, slot := range x.fieldSlot {
+			x.few = append(x.few, namedSlot{name, slot})
+		}
+	}
 }
 
 type slotAlloc struct {
@@ -267,6 +299,7 @@ func (x *index) useField(name string) int32 {
 		x.fields = append(x.fields, fi)
 	}
 	x.fieldSlot[name] = slot
+	x.refreshFew()
 	for i := 0; i < len(name); i++ {
 		if name[i] == '.' {
 			x.prefixes[name[:i]]++
@@ -283,6 +316,7 @@ func (x *index) releaseField(slot int32) {
 	}
 	name := fi.name
 	delete(x.fieldSlot, name)
+	x.refreshFew()
 	x.fields[slot] = nil
 	x.freeField = append(x.freeField, slot)
 	for i := 0; i < len(name); i++ {

@@ -2,6 +2,7 @@ package filter
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 )
@@ -149,21 +150,15 @@ func (x *index) walkObject(sc *scratch, s string, i int, skipID bool, depth int)
 				sc.path = append(sc.path, '.')
 				sc.path = append(sc.path, key...)
 			}
-			if top {
-				if slot, ok := x.fieldSlot[full]; ok {
-					x.setValue(sc, slot, resultOf(raw))
-				}
-			} else if slot, ok := x.fieldSlot[string(sc.path)]; ok {
+			if !top {
+				// sc.path is not modified while the string is in use
+				full = unsafe.String(unsafe.SliceData(sc.path), len(sc.path))
+			}
+			if slot, ok := x.slotOf(full); ok {
 				x.setValue(sc, slot, resultOf(raw))
 			}
 			if raw[0] == '{' && depth < 512 {
-				var isPrefix bool
-				if top {
-					_, isPrefix = x.prefixes[full]
-				} else {
-					_, isPrefix = x.prefixes[string(sc.path)]
-				}
-				if isPrefix {
+				if _, isPrefix := x.prefixes[full]; isPrefix {
 					if top {
 						sc.path = append(sc.path[:0], key...)
 					}
