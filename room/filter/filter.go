@@ -85,9 +85,8 @@ type Engine struct {
 	mu      sync.RWMutex      // guards indexes and everything reachable from them
 	indexes map[string]*index // by Koncorde index name
 
-	last    atomic.Pointer[index]   // index of the previous Test, saves a map lookup
-	spare   atomic.Pointer[scratch] // one cached scratch, cheaper than the pool
-	scratch sync.Pool               // *scratch, per-Test working memory
+	last    atomic.Pointer[index] // index of the previous Test, saves a map lookup
+	scratch sync.Pool             // *scratch, per-Test working memory
 }
 
 // NewEngine returns an empty engine.
@@ -256,16 +255,11 @@ func (e *Engine) Test(index string, doc []byte, docID string, dst []string) []st
 		}
 		e.last.Store(x)
 	}
-	sc := e.spare.Swap(nil)
+	sc, _ := e.scratch.Get().(*scratch)
 	if sc == nil {
-		sc, _ = e.scratch.Get().(*scratch)
-		if sc == nil {
-			sc = &scratch{}
-		}
+		sc = &scratch{}
 	}
 	dst = x.test(sc, doc, docID, dst)
-	if !e.spare.CompareAndSwap(nil, sc) {
-		e.scratch.Put(sc)
-	}
+	e.scratch.Put(sc)
 	return dst
 }
