@@ -361,12 +361,31 @@ func (d *dnfBuilder) toDNF(e *expr, neg bool) (dnf, error) {
 		}
 		return out, nil
 	}
-	out := dnf{{}}
+	// conjunction: the single-term children are concatenated once, the others are
+	// distributed (each at least doubles the terms, so at most log2(maxTerms) rounds)
+	var base []lit
+	var multi []dnf
 	for _, k := range e.kids {
 		kd, err := d.toDNF(k, neg)
 		if err != nil {
 			return nil, err
 		}
+		switch len(kd) {
+		case 0:
+			return dnf{}, nil // false
+		case 1:
+			base = append(base, kd[0]...)
+			if len(base) > maxLits {
+				return nil, errTooManyTerms()
+			}
+		default:
+			multi = append(multi, kd)
+		}
+	}
+	slices.Sort(base)
+	base = slices.Compact(base)
+	out := dnf{base}
+	for _, kd := range multi {
 		if len(out)*len(kd) > maxTerms {
 			return nil, errTooManyTerms()
 		}
@@ -417,29 +436,74 @@ func impossible(t []lit, atoms []*atom) bool {
 		if i > 0 && t[i-1] == l^1 {
 			return true // sorted: x and not x are adjacent
 		}
-		a := atoms[l/2]
-		neg := l&1 == 1
-		if a.kind == akNothing && !neg {
+		if atoms[l/2].kind == akNothing && l&1 == 0 {
 			return true
 		}
-		if neg {
+	}
+	return contradicts(t, atoms, false)
+}
+
+// fieldFacts summarizes the literals of one term on one field.
+type fieldFacts struct {
+	eq      *atom   // a positive equals
+	twoEq   bool    // two different positive equals
+	needs   bool    // a positive equals, range or exists
+	missing bool    // a negated exists (plain only, unless koncorde)
+	ranges  []*atom // positive ranges
+}
+
+// contradicts applies the per-field rules in O(len(t)). koncorde selects Koncorde's
+// variant: exists keyed by path whatever the array form, and equals values coerced to
+// numbers against ranges (used to predict which subfilters Koncorde stores).
+func contradicts(t []lit, atoms []*atom, koncorde bool) bool {
+	var facts map[string]*fieldFacts
+	for _, l := range t {
+		a := atoms[l/2]
+		neg := l&1 == 1
+		if a.kind != akEquals && a.kind != akRange && a.kind != akExists {
 			continue
 		}
-		for _, m := range t {
-			b := atoms[m/2]
-			mneg := m&1 == 1
-			if b == a || b.field != a.field {
-				continue
+		if neg && !(a.kind == akExists && (koncorde || !a.array)) {
+			continue
+		}
+		if facts == nil {
+			facts = map[string]*fieldFacts{}
+		}
+		f := facts[a.field]
+		if f == nil {
+			f = &fieldFacts{}
+			facts[a.field] = f
+		}
+		switch {
+		case neg:
+			f.missing = true
+		case a.kind == akEquals:
+			if f.eq != nil && f.eq != a {
+				f.twoEq = true
 			}
-			switch {
-			case a.kind == akEquals && b.kind == akEquals && !mneg:
-				return true // same field, different values
-			case (a.kind == akEquals || a.kind == akRange || a.kind == akExists) && b.kind == akExists && !b.array && mneg:
-				return true // needs the field, which must be missing
-			case a.kind == akEquals && b.kind == akRange && !mneg:
-				if a.val.kind != jsNumber || !b.inRange(a.val.n) {
+			f.eq = a
+			f.needs = true
+		case a.kind == akRange:
+			f.ranges = append(f.ranges, a)
+			f.needs = true
+		default:
+			f.needs = true
+		}
+	}
+	for _, f := range facts {
+		if f.twoEq || f.missing && f.needs {
+			return true
+		}
+		if f.eq == nil {
+			continue
+		}
+		for _, r := range f.ranges {
+			if koncorde {
+				if v := jsToNumber(f.eq.val); !math.IsNaN(v) && !r.inRange(v) {
 					return true
 				}
+			} else if f.eq.val.kind != jsNumber || !r.inRange(f.eq.val.n) {
+				return true
 			}
 		}
 	}
@@ -617,7 +681,11 @@ func canonicalize(atoms []*atom, raw dnf, maxConditions int) (*canonical, error)
 		uniq = append(uniq, t)
 	}
 	terms = uniq
-	if len(terms) <= 2048 {
+	litCount := 0
+	for _, t := range terms {
+		litCount += len(t)
+	}
+	if len(terms) <= 2048 && len(terms)*litCount <= 1<<24 {
 		byLen := make([][]lit, len(terms))
 		copy(byLen, terms)
 		sort.SliceStable(byLen, func(i, j int) bool { return len(byLen[i]) < len(byLen[j]) })
@@ -683,29 +751,8 @@ func koncordeDrops(t []lit, atoms []*atom) bool {
 		if i > 0 && t[i-1] == l^1 && (atoms[l/2].kind == akEquals || atoms[l/2].kind == akExists) {
 			return true
 		}
-		a := atoms[l/2]
-		if l&1 == 1 {
-			continue
-		}
-		for _, m := range t {
-			b := atoms[m/2]
-			mneg := m&1 == 1
-			if b == a || b.field != a.field {
-				continue
-			}
-			switch {
-			case a.kind == akEquals && b.kind == akEquals && !mneg:
-				return true
-			case (a.kind == akEquals || a.kind == akRange || a.kind == akExists) && b.kind == akExists && mneg:
-				return true
-			case a.kind == akEquals && b.kind == akRange && !mneg:
-				if v := jsToNumber(a.val); !math.IsNaN(v) && !b.inRange(v) {
-					return true
-				}
-			}
-		}
 	}
-	return false
+	return contradicts(t, atoms, true)
 }
 
 // jsToNumber is JavaScript's ToNumber of an equals value, as used by Koncorde's

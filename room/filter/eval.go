@@ -10,8 +10,11 @@ import (
 // the leaf semantics of spec/koncorde.md section 4. The indexed matcher (index.go)
 // must agree with it; select queries use it for the array element.
 
-// docToString is JavaScript's String(value) for a document value.
-func docToString(r gjson.Result) string {
+// docToString is JavaScript's String(value) for a document value. Arrays nested more
+// than 256 deep render as "" (where JavaScript would eventually overflow its stack).
+func docToString(r gjson.Result) string { return docToStringDepth(r, 0) }
+
+func docToStringDepth(r gjson.Result, depth int) string {
 	switch r.Type {
 	case gjson.Null:
 		return "null"
@@ -25,6 +28,9 @@ func docToString(r gjson.Result) string {
 		return r.Str
 	}
 	if r.IsArray() {
+		if depth > 256 {
+			return ""
+		}
 		var sb strings.Builder
 		i := 0
 		r.ForEach(func(_, e gjson.Result) bool {
@@ -33,7 +39,7 @@ func docToString(r gjson.Result) string {
 			}
 			i++
 			if e.Type != gjson.Null {
-				sb.WriteString(docToString(e))
+				sb.WriteString(docToStringDepth(e, depth+1))
 			}
 			return true
 		})

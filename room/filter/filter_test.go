@@ -554,3 +554,47 @@ func TestChurn(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeFilters normalizes big filters without a condition limit: the work stays
+// bounded (linear in the conditions for conjunctions, capped for distributions).
+func TestLargeFilters(t *testing.T) {
+	many := func(op string, n int) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = fmt.Sprintf(`{"range":{"f%d":{"gt":%d}}}`, i%7, i)
+		}
+		return `{"` + op + `":[` + strings.Join(parts, ",") + `]}`
+	}
+	e := NewEngine(Config{MaxConditions: -1})
+	for _, tc := range []struct {
+		name   string
+		filter string
+		ok     bool
+	}{
+		{name: "and-50000", filter: many("and", 50000), ok: true},
+		{name: "or-10000", filter: many("or", 10000), ok: true},
+		{name: "or-20000", filter: many("or", 20000), ok: false},
+		{name: "match-20000-keys", filter: func() string {
+			parts := make([]string, 20000)
+			for i := range parts {
+				parts[i] = fmt.Sprintf(`"k%d":%d`, i, i)
+			}
+			return `{"match":{` + strings.Join(parts, ",") + `,"k1":-1}}`
+		}(), ok: true},
+		{name: "in-10000", filter: `{"in":{"a":[` + strings.TrimSuffix(strings.Repeat(`"v",`, 10000), ",") + `]}}`, ok: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := e.Normalize("i", []byte(tc.filter))
+			if (err == nil) != tc.ok {
+				t.Fatalf("error %v, want ok=%v", err, tc.ok)
+			}
+			if err == nil {
+				if err := e.Store(n); err != nil {
+					t.Fatal(err)
+				}
+				e.Test("i", []byte(`{"f1":3,"a":"v"}`), "", nil)
+				e.Remove("i", n.ID)
+			}
+		})
+	}
+}

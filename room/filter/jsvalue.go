@@ -203,10 +203,27 @@ func fromGJSON(r gjson.Result, depth int) (*jsv, error) {
 	}
 	out := newObject()
 	var err error
+	var pos map[string]int // key positions, once the object is big
 	r.ForEach(func(k, e gjson.Result) bool {
 		var c *jsv
 		c, err = fromGJSON(e, depth+1)
-		out.set(k.Str, c)
+		if pos == nil && len(out.keys) < 16 {
+			out.set(k.Str, c)
+			return err == nil
+		}
+		if pos == nil {
+			pos = make(map[string]int, 2*len(out.keys))
+			for i, key := range out.keys {
+				pos[key] = i
+			}
+		}
+		if i, ok := pos[k.Str]; ok {
+			out.vals[i] = c // JSON.parse: the last duplicate wins, at the first position
+		} else {
+			pos[k.Str] = len(out.keys)
+			out.keys = append(out.keys, k.Str)
+			out.vals = append(out.vals, c)
+		}
 		return err == nil
 	})
 	out.sortKeys()
