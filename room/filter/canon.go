@@ -327,9 +327,9 @@ func errTooManyTerms() *Error {
 	return &Error{Message: "Filter too complex: its normalized form exceeds " + strconv.Itoa(maxTerms) + " subfilters or " + strconv.Itoa(maxLits) + " conditions"}
 }
 
+// dnfBuilder expands an expr into a DNF over atoms numbered by index.
 type dnfBuilder struct {
 	index map[*atom]int
-	lits  int
 }
 
 func (d *dnfBuilder) toDNF(e *expr, neg bool) (dnf, error) {

@@ -504,11 +504,6 @@ func geoCell(level int, lat, lon float64) uint64 {
 
 // cells returns the level and cells of the shape's envelope, ok false when the shape
 // must be scanned (whole longitude range, non-finite or huge envelope).
-func (g *geoShape) cells() ([]uint64, bool) {
-	_, cells, ok := g.gridCells()
-	return cells, ok
-}
-
 // gridCells returns the grid level and cells of the shape.
 func (g *geoShape) gridCells() (int, []uint64, bool) {
 	if g.allLon || math.IsNaN(g.minLat+g.maxLat+g.minLon+g.maxLon) || math.IsInf(g.minLat+g.maxLat+g.minLon+g.maxLon, 0) {
