@@ -2,8 +2,9 @@
 // spec/koncorde.md) once and matches JSON documents against every filter of an index.
 //
 // Concurrency: an Engine is safe for concurrent use. Normalize is pure and takes no
-// lock; Test runs under a read lock, so any number of Test calls proceed in parallel;
-// Store and Remove take the write lock. A Normalized is immutable.
+// lock; Test runs under a read lock, so any number of Test calls proceed in parallel
+// (the lock is sharded so that readers on different cores do not contend); Store and
+// Remove take the write lock. A Normalized is immutable.
 //
 // # Model
 //

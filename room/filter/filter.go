@@ -82,7 +82,7 @@ func (n *Normalized) String() string {
 type Engine struct {
 	cfg Config
 
-	mu      sync.RWMutex      // guards indexes and everything reachable from them
+	mu      shardedRWMutex    // guards indexes and everything reachable from them
 	indexes map[string]*index // by Koncorde index name
 
 	last    atomic.Pointer[index] // index of the previous Test, saves a map lookup
@@ -234,8 +234,7 @@ func (e *Engine) Remove(index, id string) {
 
 // Has reports whether the filter id is stored in index.
 func (e *Engine) Has(index, id string) bool {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.mu.RUnlock(e.mu.RLock())
 	x := e.indexes[index]
 	return x != nil && x.filters[id] != nil
 }
@@ -246,8 +245,7 @@ func (e *Engine) Has(index, id string) bool {
 // The order of ids is unspecified; each id appears once. doc is only read during the
 // call. A doc that is not a JSON object is tested as `{}` (plus docID).
 func (e *Engine) Test(index string, doc []byte, docID string, dst []string) []string {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.mu.RUnlock(e.mu.RLock())
 	x := e.last.Load()
 	if x == nil || x.name != index {
 		if x = e.indexes[index]; x == nil {

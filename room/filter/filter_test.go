@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 func mustNormalize(t *testing.T, e *Engine, index, f string) *Normalized {
@@ -596,5 +597,12 @@ func TestLargeFilters(t *testing.T) {
 				e.Remove("i", n.ID)
 			}
 		})
+	}
+}
+
+func TestLockShardPadding(t *testing.T) {
+	var m shardedRWMutex
+	if size := unsafe.Sizeof(m.shards[0]); size != 64 {
+		t.Errorf("lock shard is %d bytes, want one 64-byte cache line", size)
 	}
 }
