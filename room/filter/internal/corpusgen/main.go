@@ -755,6 +755,7 @@ func main() {
 	invalids := flag.Int("invalids", 400, "invalid filter cases")
 	pairs := flag.Int("pairs", 500, "equivalent-filter id cases")
 	geos := flag.Int("geos", 400, "single geo condition cases with points near its edges")
+	depth := flag.Int("depth", 3, "maximum nesting of operators in single-filter cases")
 	flag.Parse()
 	if *oracleDir == "" {
 		fmt.Fprintln(os.Stderr, "corpusgen: -oracle (or KONCORDE_ORACLE) is required: the koncorde-oracle directory after npm install")
@@ -778,7 +779,7 @@ func main() {
 	}
 	for i := 0; i < *singles; i++ {
 		g.arrayPathsUsed = map[string]bool{}
-		add(obj{"filters": g.filter(3), "docs": docs(6)})
+		add(obj{"filters": g.filter(*depth), "docs": docs(6)})
 	}
 	for i := 0; i < *multis; i++ {
 		var fs []any
