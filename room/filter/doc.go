@@ -50,8 +50,8 @@
 // # Documents
 //
 // A field path follows Koncorde's flattening (spec section 3): "a.b" reaches
-// {"a":{"b":…}} and also a literal key {"a.b":…}; on a collision the last one in JSON
-// order wins; arrays are leaves (no traversal, no index paths); numbers are float64
+// {"a":{"b":…}} and also a literal key {"a.b":…}; on a collision the last one in
+// JavaScript key order (Q14 below) wins; arrays are leaves (no traversal, no index paths); numbers are float64
 // (9007199254740993 is 2^53). Test's docID, when not empty, replaces the document's
 // _id like Kuzzle does, which is what the ids keyword reads.
 //
@@ -86,9 +86,10 @@
 //     node-units, SI prefixes and the odd time units included ("1h" is 60 m); the number
 //     words of node-units' numerizer are not supported.
 //   - Q13, reproduced: bool.must may be a bare object.
-//   - Q14, reproduced for JSON key order. Not reproduced: JavaScript lists array-index
-//     keys ("0", "12") first, and keeps the first position of a duplicated key; only
-//     colliding paths built from such keys can differ.
+//   - Q14, reproduced, in JavaScript's key order: array-index keys ("0", "12") first in
+//     ascending order, then the others in JSON order; so {"1.x":"A","1":{"x":"B"}}
+//     gives 1.x = "A". Not reproduced: a duplicated key in a document is taken at each
+//     of its positions, where JSON.parse keeps the first position with the last value.
 //   - Q15, reproduced: match on arrays is greedy first-fit.
 //
 // Koncorde also rejects a geo keyword inside a negated and/or, or inside an and/or that

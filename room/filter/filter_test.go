@@ -174,6 +174,10 @@ func TestMatch(t *testing.T) {
 		{name: "bool-must-accepts-single-object", filter: `{"bool":{"must":{"equals":{"a":1}}}}`, doc: `{"a":1}`, want: true},
 		{name: "bool-empty-must-with-should", filter: `{"bool":{"must":[],"should":[{"equals":{"a":1}}]}}`, doc: `{"a":1}`, want: true},
 		{name: "bool-must-not-geo", filter: `{"bool":{"must_not":[{"geoDistance":{"p":[0,0],"distance":"1km"}}]}}`, doc: `{"p":[1,1]}`, want: true},
+		// JavaScript key order: array-index keys come first, whatever the JSON order (Q14)
+		{name: "index-key-first-literal-wins", filter: `{"equals":{"1.x":"A"}}`, doc: `{"1.x":"A","1":{"x":"B"}}`, want: true},
+		{name: "index-key-first-literal-wins-reversed", filter: `{"equals":{"1.x":"A"}}`, doc: `{"1":{"x":"B"},"1.x":"A"}`, want: true},
+		{name: "index-key-nested", filter: `{"equals":{"a.2.x":"B"}}`, doc: `{"a":{"2.x":"B","2":{"x":"A"}}}`, want: true},
 		// deviations: see doc.go
 		{name: "Q1-not-reproduced", filter: `{"and":[{"exists":"tags[\"a\"]"},{"missing":"tags[\"b\"]"}]}`, doc: `{"tags":["a"]}`, want: true},
 		{name: "Q2-not-reproduced", filter: `{"and":[{"not":{"equals":{"a":1}}},{"equals":{"a":"1"}}]}`, doc: `{"a":"1"}`, want: true},

@@ -706,7 +706,8 @@ type scratch struct {
 	direct    []*subEntry // single-condition subfilters whose condition fired
 	fltGen    []uint32
 
-	path []byte
+	path     []byte
+	sawIndex bool // the walk met an array-index key
 }
 
 func growU32(s []uint32, n int) []uint32 {
@@ -797,7 +798,15 @@ func (x *index) test(sc *scratch, doc []byte, docID string, dst []string) []stri
 		s := unsafe.String(unsafe.SliceData(doc), len(doc))
 		if i := skipWS(s, 0); i < len(s) && s[i] == '{' {
 			sc.path = sc.path[:0]
-			x.walkObject(sc, s, i, docID != "", 0)
+			sc.sawIndex = false
+			x.walkObject(sc, s, i, docID != "", false, 0)
+			if sc.sawIndex {
+				// array-index keys come first in JavaScript's key order, which decides
+				// colliding paths: walk again in that order (rare, allocates)
+				sc.reset(x)
+				sc.path = sc.path[:0]
+				x.walkObject(sc, s, i, docID != "", true, 0)
+			}
 		}
 	}
 	if docID != "" {

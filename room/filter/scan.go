@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 	"unsafe"
 
@@ -104,28 +106,40 @@ func resultOf(raw string) gjson.Result {
 // walkObject flattens the JSON object starting at s[i] ('{') as Koncorde's
 // flattenObject does (spec section 3), keeping only registered fields and descending
 // only into registered prefixes; sc.path holds the current prefix (empty at the top).
-// It returns the index just past the object.
-func (x *index) walkObject(sc *scratch, s string, i int, skipID bool, depth int) int {
-	top := len(sc.path) == 0
+// It returns the index just past the object. Members are taken in JSON order; when an
+// object has array-index keys ("0", "12"), which JavaScript lists first, the walk
+// only notes it in sc.sawIndex and Test walks again with ordered set.
+func (x *index) walkObject(sc *scratch, s string, i int, skipID, ordered bool, depth int) int {
+	type member struct {
+		key        string
+		start, end int
+		idx        uint64
+		isIdx      bool
+	}
+	var members []member // ordered mode only
 	i++
 	for i < len(s) {
 		i = skipWS(s, i)
 		if i >= len(s) {
-			return i
+			break
 		}
-		switch s[i] {
-		case '}':
-			return i + 1
-		case ',':
+		c := s[i]
+		if c == '}' {
+			i++
+			break
+		}
+		if c == ',' {
 			i++
 			continue
-		case '"':
-		default:
-			return len(s) // malformed
+		}
+		if c != '"' {
+			i = len(s) // malformed
+			break
 		}
 		kEnd, esc := stringEnd(s, i)
 		if kEnd >= len(s) {
-			return len(s)
+			i = len(s)
+			break
 		}
 		key := s[i+1 : kEnd]
 		if esc {
@@ -133,44 +147,73 @@ func (x *index) walkObject(sc *scratch, s string, i int, skipID bool, depth int)
 		}
 		i = skipWS(s, kEnd+1)
 		if i >= len(s) || s[i] != ':' {
-			return len(s)
+			i = len(s)
+			break
 		}
 		i = skipWS(s, i+1)
 		vEnd := skipValue(s, i)
 		if vEnd <= i {
-			return len(s)
+			i = len(s)
+			break
 		}
-		raw := s[i:vEnd]
-		if !(top && skipID && key == "_id") {
-			var full string
-			n := len(sc.path)
-			if top {
-				full = key
-			} else {
-				sc.path = append(sc.path, '.')
-				sc.path = append(sc.path, key...)
-			}
-			if !top {
-				// sc.path is not modified while the string is in use
-				full = unsafe.String(unsafe.SliceData(sc.path), len(sc.path))
-			}
-			if slot, ok := x.slotOf(full); ok {
-				x.setValue(sc, slot, resultOf(raw))
-			}
-			if raw[0] == '{' && depth < 512 {
-				if _, isPrefix := x.prefixes[full]; isPrefix {
-					if top {
-						sc.path = append(sc.path[:0], key...)
-					}
-					x.walkObject(sc, s, i, false, depth+1)
-					if top {
-						sc.path = sc.path[:0]
-					}
+		if ordered {
+			n, isIdx := isArrayIndex(key)
+			members = append(members, member{key, i, vEnd, n, isIdx})
+		} else {
+			if key != "" && key[0] >= '0' && key[0] <= '9' {
+				if _, isIdx := isArrayIndex(key); isIdx {
+					sc.sawIndex = true
 				}
 			}
-			sc.path = sc.path[:n]
+			x.member(sc, s, key, i, vEnd, skipID, false, depth)
 		}
 		i = vEnd
 	}
+	if ordered {
+		slices.SortStableFunc(members, func(a, b member) int {
+			switch {
+			case a.isIdx && b.isIdx:
+				return cmp.Compare(a.idx, b.idx)
+			case a.isIdx:
+				return -1
+			case b.isIdx:
+				return 1
+			}
+			return 0
+		})
+		for _, m := range members {
+			x.member(sc, s, m.key, m.start, m.end, skipID, true, depth)
+		}
+	}
 	return i
+}
+
+// member records the value s[start:end] of key, and walks into it when it is an
+// object leading to a registered field.
+func (x *index) member(sc *scratch, s, key string, start, end int, skipID, ordered bool, depth int) {
+	top := len(sc.path) == 0
+	if top && skipID && key == "_id" {
+		return
+	}
+	raw := s[start:end]
+	full := key
+	n := len(sc.path)
+	if !top {
+		sc.path = append(sc.path, '.')
+		sc.path = append(sc.path, key...)
+		// sc.path is not modified while the string is in use
+		full = unsafe.String(unsafe.SliceData(sc.path), len(sc.path))
+	}
+	if slot, ok := x.slotOf(full); ok {
+		x.setValue(sc, slot, resultOf(raw))
+	}
+	if raw[0] == '{' && depth < 512 {
+		if _, isPrefix := x.prefixes[full]; isPrefix {
+			if top {
+				sc.path = append(sc.path[:0], key...)
+			}
+			x.walkObject(sc, s, start, false, ordered, depth+1)
+		}
+	}
+	sc.path = sc.path[:n]
 }
