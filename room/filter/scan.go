@@ -29,6 +29,10 @@ func skipWS(s string, i int) int {
 // stringEnd returns the index of the closing quote of the string starting at s[i]
 // (a quote), and whether it holds escapes; len(s) if unterminated.
 func stringEnd(s string, i int) (int, bool) {
+	// fast path: the next quote with no backslash before it
+	if k := strings.IndexByte(s[i+1:], '"'); k >= 0 && strings.IndexByte(s[i+1:i+1+k], '\\') < 0 {
+		return i + 1 + k, false
+	}
 	esc := false
 	for i++; i < len(s); i++ {
 		switch s[i] {
