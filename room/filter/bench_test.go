@@ -152,3 +152,33 @@ func BenchmarkCompile(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkTestParallel runs Test from GOMAXPROCS goroutines at once on one engine
+// (10,000 filters): Test only takes the read lock, so throughput scales with cores.
+func BenchmarkTestParallel(b *testing.B) {
+	for _, w := range workloads {
+		if w.name != "equals" && w.name != "range" && w.name != "geoDistance" {
+			continue
+		}
+		b.Run(w.name, func(b *testing.B) {
+			fs, doc := benchFilters(w, 10000)
+			e := NewEngine(Config{})
+			for _, f := range fs {
+				nf, err := e.Normalize("i", []byte(f))
+				if err != nil {
+					b.Fatal(err)
+				}
+				e.Store(nf)
+			}
+			d := []byte(doc)
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				dst := make([]string, 0, 64)
+				for pb.Next() {
+					dst = e.Test("i", d, "", dst[:0])
+				}
+			})
+		})
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"math"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -321,11 +322,14 @@ const (
 	maxLits  = 1 << 18
 )
 
-var errTooManyTerms = &Error{Message: "Filter too complex: its normalized form exceeds " + strconv.Itoa(maxTerms) + " subfilters or " + strconv.Itoa(maxLits) + " conditions"}
+// errTooManyTerms is the error for a filter whose normal form exceeds the bounds.
+func errTooManyTerms() *Error {
+	return &Error{Message: "Filter too complex: its normalized form exceeds " + strconv.Itoa(maxTerms) + " subfilters or " + strconv.Itoa(maxLits) + " conditions"}
+}
 
+// dnfBuilder expands an expr into a DNF over atoms numbered by index.
 type dnfBuilder struct {
 	index map[*atom]int
-	lits  int
 }
 
 func (d *dnfBuilder) toDNF(e *expr, neg bool) (dnf, error) {
@@ -352,19 +356,38 @@ func (d *dnfBuilder) toDNF(e *expr, neg bool) (dnf, error) {
 			}
 			out = append(out, kd...)
 			if len(out) > maxTerms {
-				return nil, errTooManyTerms
+				return nil, errTooManyTerms()
 			}
 		}
 		return out, nil
 	}
-	out := dnf{{}}
+	// conjunction: the single-term children are concatenated once, the others are
+	// distributed (each at least doubles the terms, so at most log2(maxTerms) rounds)
+	var base []lit
+	var multi []dnf
 	for _, k := range e.kids {
 		kd, err := d.toDNF(k, neg)
 		if err != nil {
 			return nil, err
 		}
+		switch len(kd) {
+		case 0:
+			return dnf{}, nil // false
+		case 1:
+			base = append(base, kd[0]...)
+			if len(base) > maxLits {
+				return nil, errTooManyTerms()
+			}
+		default:
+			multi = append(multi, kd)
+		}
+	}
+	slices.Sort(base)
+	base = slices.Compact(base)
+	out := dnf{base}
+	for _, kd := range multi {
 		if len(out)*len(kd) > maxTerms {
-			return nil, errTooManyTerms
+			return nil, errTooManyTerms()
 		}
 		next := make(dnf, 0, len(out)*len(kd))
 		total := 0
@@ -373,7 +396,7 @@ func (d *dnfBuilder) toDNF(e *expr, neg bool) (dnf, error) {
 				m := mergeTerm(t, u)
 				total += len(m)
 				if total > maxLits {
-					return nil, errTooManyTerms
+					return nil, errTooManyTerms()
 				}
 				next = append(next, m)
 			}
@@ -413,29 +436,74 @@ func impossible(t []lit, atoms []*atom) bool {
 		if i > 0 && t[i-1] == l^1 {
 			return true // sorted: x and not x are adjacent
 		}
-		a := atoms[l/2]
-		neg := l&1 == 1
-		if a.kind == akNothing && !neg {
+		if atoms[l/2].kind == akNothing && l&1 == 0 {
 			return true
 		}
-		if neg {
+	}
+	return contradicts(t, atoms, false)
+}
+
+// fieldFacts summarizes the literals of one term on one field.
+type fieldFacts struct {
+	eq      *atom   // a positive equals
+	twoEq   bool    // two different positive equals
+	needs   bool    // a positive equals, range or exists
+	missing bool    // a negated exists (plain only, unless koncorde)
+	ranges  []*atom // positive ranges
+}
+
+// contradicts applies the per-field rules in O(len(t)). koncorde selects Koncorde's
+// variant: exists keyed by path whatever the array form, and equals values coerced to
+// numbers against ranges (used to predict which subfilters Koncorde stores).
+func contradicts(t []lit, atoms []*atom, koncorde bool) bool {
+	var facts map[string]*fieldFacts
+	for _, l := range t {
+		a := atoms[l/2]
+		neg := l&1 == 1
+		if a.kind != akEquals && a.kind != akRange && a.kind != akExists {
 			continue
 		}
-		for _, m := range t {
-			b := atoms[m/2]
-			mneg := m&1 == 1
-			if b == a || b.field != a.field {
-				continue
+		if neg && !(a.kind == akExists && (koncorde || !a.array)) {
+			continue
+		}
+		if facts == nil {
+			facts = map[string]*fieldFacts{}
+		}
+		f := facts[a.field]
+		if f == nil {
+			f = &fieldFacts{}
+			facts[a.field] = f
+		}
+		switch {
+		case neg:
+			f.missing = true
+		case a.kind == akEquals:
+			if f.eq != nil && f.eq != a {
+				f.twoEq = true
 			}
-			switch {
-			case a.kind == akEquals && b.kind == akEquals && !mneg:
-				return true // same field, different values
-			case (a.kind == akEquals || a.kind == akRange || a.kind == akExists) && b.kind == akExists && !b.array && mneg:
-				return true // needs the field, which must be missing
-			case a.kind == akEquals && b.kind == akRange && !mneg:
-				if a.val.kind != jsNumber || !b.inRange(a.val.n) {
+			f.eq = a
+			f.needs = true
+		case a.kind == akRange:
+			f.ranges = append(f.ranges, a)
+			f.needs = true
+		default:
+			f.needs = true
+		}
+	}
+	for _, f := range facts {
+		if f.twoEq || f.missing && f.needs {
+			return true
+		}
+		if f.eq == nil {
+			continue
+		}
+		for _, r := range f.ranges {
+			if koncorde {
+				if v := jsToNumber(f.eq.val); !math.IsNaN(v) && !r.inRange(v) {
 					return true
 				}
+			} else if f.eq.val.kind != jsNumber || !r.inRange(f.eq.val.n) {
+				return true
 			}
 		}
 	}
@@ -454,6 +522,95 @@ func (a *atom) inRange(v float64) bool {
 		return v <= a.hi
 	}
 	return v < a.hi
+}
+
+// Budget of the prime implicant computation: small DNFs only.
+const (
+	blakeMaxTerms = 64
+	blakeMaxPairs = 8192
+)
+
+// blake completes a small absorbed DNF into its Blake canonical form (the set of all
+// its prime implicants) by iterated consensus, so that equivalent DNFs such as
+// or[a, not a] and everything, or or[and[a,b], and[a, not b]] and a, get the same
+// form. Beyond the budget the input is returned unchanged (it is already sorted, so
+// the result stays deterministic).
+func blake(terms [][]lit, atoms []*atom) [][]lit {
+	if len(terms) < 2 || len(terms) > blakeMaxTerms {
+		return terms
+	}
+	cur := slices.Clone(terms)
+	pairs := 0
+	for changed := true; changed; {
+		changed = false
+		for i := 0; i < len(cur); i++ {
+			for j := i + 1; j < len(cur); j++ {
+				if pairs++; pairs > blakeMaxPairs {
+					return terms
+				}
+				c, ok := consensus(cur[i], cur[j])
+				if !ok || impossible(c, atoms) {
+					continue
+				}
+				absorbed := false
+				for _, t := range cur {
+					if subsumes(t, c) {
+						absorbed = true
+						break
+					}
+				}
+				if absorbed {
+					continue
+				}
+				next := cur[:0:0]
+				for _, t := range cur {
+					if !subsumes(c, t) {
+						next = append(next, t)
+					}
+				}
+				cur = append(next, c)
+				if len(cur) > blakeMaxTerms {
+					return terms
+				}
+				changed = true
+			}
+		}
+	}
+	sort.Slice(cur, func(i, j int) bool { return lessTerm(cur[i], cur[j]) })
+	return cur
+}
+
+// consensus returns the consensus of two sorted terms that clash on exactly one
+// variable: their union without that variable.
+func consensus(a, b []lit) ([]lit, bool) {
+	clash := lit(0)
+	n := 0
+	i, j := 0, 0
+	for i < len(a) && j < len(b) {
+		switch {
+		case a[i]/2 < b[j]/2:
+			i++
+		case a[i]/2 > b[j]/2:
+			j++
+		default:
+			if a[i] != b[j] {
+				n++
+				clash = a[i] / 2
+			}
+			i++
+			j++
+		}
+	}
+	if n != 1 {
+		return nil, false
+	}
+	out := make([]lit, 0, len(a)+len(b))
+	for _, l := range mergeTerm(a, b) {
+		if l/2 != clash {
+			out = append(out, l)
+		}
+	}
+	return out, true
 }
 
 // subsumes reports whether term a (sorted) is a subset of term b.
@@ -524,7 +681,11 @@ func canonicalize(atoms []*atom, raw dnf, maxConditions int) (*canonical, error)
 		uniq = append(uniq, t)
 	}
 	terms = uniq
-	if len(terms) <= 2048 {
+	litCount := 0
+	for _, t := range terms {
+		litCount += len(t)
+	}
+	if len(terms) <= 2048 && len(terms)*litCount <= 1<<24 {
 		byLen := make([][]lit, len(terms))
 		copy(byLen, terms)
 		sort.SliceStable(byLen, func(i, j int) bool { return len(byLen[i]) < len(byLen[j]) })
@@ -546,6 +707,7 @@ func canonicalize(atoms []*atom, raw dnf, maxConditions int) (*canonical, error)
 		}
 		terms = kept
 	}
+	terms = blake(terms, sorted)
 	// keep only the atoms still used, renumbered densely in key order
 	used := make([]bool, len(sorted))
 	for _, t := range terms {
@@ -589,29 +751,8 @@ func koncordeDrops(t []lit, atoms []*atom) bool {
 		if i > 0 && t[i-1] == l^1 && (atoms[l/2].kind == akEquals || atoms[l/2].kind == akExists) {
 			return true
 		}
-		a := atoms[l/2]
-		if l&1 == 1 {
-			continue
-		}
-		for _, m := range t {
-			b := atoms[m/2]
-			mneg := m&1 == 1
-			if b == a || b.field != a.field {
-				continue
-			}
-			switch {
-			case a.kind == akEquals && b.kind == akEquals && !mneg:
-				return true
-			case (a.kind == akEquals || a.kind == akRange || a.kind == akExists) && b.kind == akExists && mneg:
-				return true
-			case a.kind == akEquals && b.kind == akRange && !mneg:
-				if v := jsToNumber(a.val); !math.IsNaN(v) && !b.inRange(v) {
-					return true
-				}
-			}
-		}
 	}
-	return false
+	return contradicts(t, atoms, true)
 }
 
 // jsToNumber is JavaScript's ToNumber of an equals value, as used by Koncorde's

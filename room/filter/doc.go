@@ -2,8 +2,9 @@
 // spec/koncorde.md) once and matches JSON documents against every filter of an index.
 //
 // Concurrency: an Engine is safe for concurrent use. Normalize is pure and takes no
-// lock; Test runs under a read lock, so any number of Test calls proceed in parallel;
-// Store and Remove take the write lock. A Normalized is immutable.
+// lock; Test runs under a read lock, so any number of Test calls proceed in parallel
+// (the lock is sharded so that readers on different cores do not contend); Store and
+// Remove take the write lock. A Normalized is immutable.
 //
 // # Model
 //
@@ -14,12 +15,15 @@
 // (OR-ed) of conditions (AND-ed), each condition possibly negated. Conditions are
 // interned by a canonical key; subfilters are sorted and de-duplicated, impossible
 // subfilters (x and not x, two values for one field, a value outside a range of the
-// same field, a required field that must be missing, nothing) are dropped and a
-// subfilter containing another one is absorbed. The filter id is an HMAC-SHA256 of that
-// canonical form and the index under a fixed key, in lowercase hex: equivalent
-// spellings (reordered and/or children, duplicated conditions, in vs or of equals,
-// double negations, the exists and regexp syntaxes, De Morgan rewrites, bool) share an
-// id, on every process. Every pair of filters Koncorde gives one id gets one id here
+// same field, a required field that must be missing, nothing) are dropped, a
+// subfilter containing another one is absorbed, and small forms (up to 64 subfilters)
+// are completed into the set of all their prime implicants by consensus, which makes
+// or[a, not a] the same as {} and or[and[a,b], and[a, not b]] the same as a.
+//
+// The filter id is an HMAC-SHA256 of that canonical form and the index under a fixed
+// key, in lowercase hex: equivalent spellings (reordered and/or children, duplicated
+// conditions, in vs or of equals, double negations, the exists and regexp syntaxes,
+// De Morgan rewrites, bool) share an id, on every process. Every pair of filters Koncorde gives one id gets one id here
 // (checked on the differential corpus), except the satisfiable filters that Koncorde
 // wrongly reduces to nothing (Q1-Q3 below).
 //
@@ -27,23 +31,27 @@
 // limits.subscriptionConditionsCount) counted on the standardized filter, with the
 // message "Filter too complex: exceeds the configured maximum number of conditions
 // (conditions: N, max: M)". The expansion itself is bounded (16384 subfilters, 262144
-// conditions), so Normalize does bounded work on any input, unlike Koncorde's
-// truth-table minimization that is exponential in the number of conditions.
+// conditions, 64 levels of JSON nesting), so Normalize does bounded work on any input,
+// unlike Koncorde's truth-table minimization that is exponential in the number of
+// conditions. These two extra errors have messages of their own.
 //
 // Store adds a filter to its index. An index shares conditions and subfilters between
 // filters, like Koncorde's engine, and keeps per-field indexes: hash maps for equals,
-// in, ids and exists array values, a sorted interval structure with a max-bound tree
-// for ranges, a 1-degree grid for geo shapes, compiled regexps. Test reads only the
-// document fields that some filter uses (with gjson, without decoding the document),
-// fires the conditions that hold, and counts them per subfilter; negated conditions
-// cost nothing unless their positive condition fires. Test does not allocate in steady
-// state for equals, in, ids, exists, range and geo filters.
+// in, ids and exists array values, a segment tree over the bounds for ranges (rebuilt
+// by writers once enough conditions changed, the newest ones tested one by one),
+// a multi-resolution grid (1, 4, 16, 64 degrees) for geo shapes, regexps grouped by
+// their anchored literal prefix. Test scans the document's JSON bytes once, skipping
+// the values of fields no filter uses and descending only into objects that lead to
+// one; the values it keeps are gjson.Results pointing into the document. It fires the
+// conditions that hold and counts them per subfilter; a negated condition costs
+// nothing unless its positive condition fires. Test does not allocate in steady state
+// for equals, in, ids, exists, range, regexp and geo filters.
 //
 // # Documents
 //
 // A field path follows Koncorde's flattening (spec section 3): "a.b" reaches
-// {"a":{"b":…}} and also a literal key {"a.b":…}; on a collision the last one in JSON
-// order wins; arrays are leaves (no traversal, no index paths); numbers are float64
+// {"a":{"b":…}} and also a literal key {"a.b":…}; on a collision the last one in
+// JavaScript key order (Q14 below) wins; arrays are leaves (no traversal, no index paths); numbers are float64
 // (9007199254740993 is 2^53). Test's docID, when not empty, replaces the document's
 // _id like Kuzzle does, which is what the ids keyword reads.
 //
@@ -78,9 +86,10 @@
 //     node-units, SI prefixes and the odd time units included ("1h" is 60 m); the number
 //     words of node-units' numerizer are not supported.
 //   - Q13, reproduced: bool.must may be a bare object.
-//   - Q14, reproduced for JSON key order. Not reproduced: JavaScript lists array-index
-//     keys ("0", "12") first, and keeps the first position of a duplicated key; only
-//     colliding paths built from such keys can differ.
+//   - Q14, reproduced, in JavaScript's key order: array-index keys ("0", "12") first in
+//     ascending order, then the others in JSON order; so {"1.x":"A","1":{"x":"B"}}
+//     gives 1.x = "A". Not reproduced: a duplicated key in a document is taken at each
+//     of its positions, where JSON.parse keeps the first position with the last value.
 //   - Q15, reproduced: match on arrays is greedy first-fit.
 //
 // Koncorde also rejects a geo keyword inside a negated and/or, or inside an and/or that

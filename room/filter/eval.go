@@ -1,6 +1,8 @@
 package filter
 
 import (
+	"cmp"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -10,8 +12,11 @@ import (
 // the leaf semantics of spec/koncorde.md section 4. The indexed matcher (index.go)
 // must agree with it; select queries use it for the array element.
 
-// docToString is JavaScript's String(value) for a document value.
-func docToString(r gjson.Result) string {
+// docToString is JavaScript's String(value) for a document value. Arrays nested more
+// than 256 deep render as "" (where JavaScript would eventually overflow its stack).
+func docToString(r gjson.Result) string { return docToStringDepth(r, 0) }
+
+func docToStringDepth(r gjson.Result, depth int) string {
 	switch r.Type {
 	case gjson.Null:
 		return "null"
@@ -25,6 +30,9 @@ func docToString(r gjson.Result) string {
 		return r.Str
 	}
 	if r.IsArray() {
+		if depth > 256 {
+			return ""
+		}
 		var sb strings.Builder
 		i := 0
 		r.ForEach(func(_, e gjson.Result) bool {
@@ -33,7 +41,7 @@ func docToString(r gjson.Result) string {
 			}
 			i++
 			if e.Type != gjson.Null {
-				sb.WriteString(docToString(e))
+				sb.WriteString(docToStringDepth(e, depth+1))
 			}
 			return true
 		})
@@ -80,14 +88,67 @@ func objectGet(obj gjson.Result, key string) (gjson.Result, bool) {
 	return out, found
 }
 
+// forEachJS calls fn for each member of obj in JavaScript's own-key order: array-index
+// keys first, ascending, then the others in JSON order.
+func forEachJS(obj gjson.Result, fn func(key string, v gjson.Result)) {
+	hasIndex := false
+	obj.ForEach(func(k, _ gjson.Result) bool {
+		if _, ok := isArrayIndex(k.Str); ok {
+			hasIndex = true
+			return false
+		}
+		return true
+	})
+	if !hasIndex {
+		obj.ForEach(func(k, v gjson.Result) bool {
+			fn(k.Str, v)
+			return true
+		})
+		return
+	}
+	type member struct {
+		key   string
+		v     gjson.Result
+		idx   uint64
+		isIdx bool
+	}
+	var ms []member
+	obj.ForEach(func(k, v gjson.Result) bool {
+		n, ok := isArrayIndex(k.Str)
+		ms = append(ms, member{k.Str, v, n, ok})
+		return true
+	})
+	slices.SortStableFunc(ms, func(a, b member) int {
+		switch {
+		case a.isIdx && b.isIdx:
+			return cmp.Compare(a.idx, b.idx)
+		case a.isIdx:
+			return -1
+		case b.isIdx:
+			return 1
+		}
+		return 0
+	})
+	for _, m := range ms {
+		fn(m.key, m.v)
+	}
+}
+
 // flatLookup returns the value of the flattened key path in obj (spec section 3):
 // every way of splitting path at dots into nested keys is a candidate, and the last
-// one written by a depth-first walk in key order wins.
+// one written by a depth-first walk in JavaScript key order wins.
 func flatLookup(obj gjson.Result, path string) (gjson.Result, bool) {
+	return flatLookupSkip(obj, path, "")
+}
+
+// flatLookupSkip is flatLookup ignoring the member skip of obj ("" skips nothing).
+func flatLookupSkip(obj gjson.Result, path, skip string) (gjson.Result, bool) {
 	var out gjson.Result
 	found := false
-	obj.ForEach(func(k, v gjson.Result) bool {
-		key := k.Str
+	forEachJS(obj, func(key string, v gjson.Result) {
+		if skip != "" && key == skip {
+			return
+		}
 		if key == path {
 			out, found = v, true
 		}
@@ -96,7 +157,6 @@ func flatLookup(obj gjson.Result, path string) (gjson.Result, bool) {
 				out, found = r, true
 			}
 		}
-		return true
 	})
 	return out, found
 }
@@ -300,22 +360,5 @@ func Match(n *Normalized, doc []byte, docID string) bool {
 }
 
 func flatLookupSkipID(root gjson.Result, field string) (gjson.Result, bool) {
-	var out gjson.Result
-	found := false
-	root.ForEach(func(k, v gjson.Result) bool {
-		key := k.Str
-		if key == "_id" {
-			return true
-		}
-		if key == field {
-			out, found = v, true
-		}
-		if v.IsObject() && len(field) > len(key) && field[len(key)] == '.' && field[:len(key)] == key {
-			if r, ok := flatLookup(v, field[len(key)+1:]); ok {
-				out, found = r, true
-			}
-		}
-		return true
-	})
-	return out, found
+	return flatLookupSkip(root, field, "_id")
 }

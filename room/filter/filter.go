@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 )
 
 // DefaultMaxConditions is Kuzzle's limits.subscriptionConditionsCount default.
@@ -81,10 +82,11 @@ func (n *Normalized) String() string {
 type Engine struct {
 	cfg Config
 
-	mu      sync.RWMutex      // guards indexes and everything reachable from them
+	mu      shardedRWMutex    // guards indexes and everything reachable from them
 	indexes map[string]*index // by Koncorde index name
 
-	scratch sync.Pool // *scratch, per-Test working memory
+	last    atomic.Pointer[index] // index of the previous Test, saves a map lookup
+	scratch sync.Pool             // *scratch, per-Test working memory
 }
 
 // NewEngine returns an empty engine.
@@ -127,7 +129,8 @@ func normalizeJS(root *jsv, maxConditions int) (*canonical, error) {
 		return nil, err
 	}
 	if len(std.keys) == 0 {
-		return &canonical{terms: [][]lit{{}}, text: "everything"}, nil
+		// everything: the same canonical form as any tautology
+		return canonicalize(nil, dnf{{}}, maxConditions)
 	}
 	b := &builder{atoms: map[string]*atom{}}
 	ex, err := b.build(std)
@@ -207,7 +210,7 @@ func (e *Engine) Store(n *Normalized) error {
 	defer e.mu.Unlock()
 	x := e.indexes[n.Index]
 	if x == nil {
-		x = newIndex()
+		x = newIndex(n.Index)
 		e.indexes[n.Index] = x
 	}
 	x.store(n)
@@ -225,13 +228,13 @@ func (e *Engine) Remove(index, id string) {
 	x.remove(id)
 	if len(x.filters) == 0 {
 		delete(e.indexes, index)
+		e.last.CompareAndSwap(x, nil)
 	}
 }
 
 // Has reports whether the filter id is stored in index.
 func (e *Engine) Has(index, id string) bool {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
+	defer e.mu.RUnlock(e.mu.RLock())
 	x := e.indexes[index]
 	return x != nil && x.filters[id] != nil
 }
@@ -242,11 +245,13 @@ func (e *Engine) Has(index, id string) bool {
 // The order of ids is unspecified; each id appears once. doc is only read during the
 // call. A doc that is not a JSON object is tested as `{}` (plus docID).
 func (e *Engine) Test(index string, doc []byte, docID string, dst []string) []string {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	x := e.indexes[index]
-	if x == nil {
-		return dst
+	defer e.mu.RUnlock(e.mu.RLock())
+	x := e.last.Load()
+	if x == nil || x.name != index {
+		if x = e.indexes[index]; x == nil {
+			return dst
+		}
+		e.last.Store(x)
 	}
 	sc, _ := e.scratch.Get().(*scratch)
 	if sc == nil {

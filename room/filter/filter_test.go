@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 )
 
 func mustNormalize(t *testing.T, e *Engine, index, f string) *Normalized {
@@ -173,6 +174,10 @@ func TestMatch(t *testing.T) {
 		{name: "bool-must-accepts-single-object", filter: `{"bool":{"must":{"equals":{"a":1}}}}`, doc: `{"a":1}`, want: true},
 		{name: "bool-empty-must-with-should", filter: `{"bool":{"must":[],"should":[{"equals":{"a":1}}]}}`, doc: `{"a":1}`, want: true},
 		{name: "bool-must-not-geo", filter: `{"bool":{"must_not":[{"geoDistance":{"p":[0,0],"distance":"1km"}}]}}`, doc: `{"p":[1,1]}`, want: true},
+		// JavaScript key order: array-index keys come first, whatever the JSON order (Q14)
+		{name: "index-key-first-literal-wins", filter: `{"equals":{"1.x":"A"}}`, doc: `{"1.x":"A","1":{"x":"B"}}`, want: true},
+		{name: "index-key-first-literal-wins-reversed", filter: `{"equals":{"1.x":"A"}}`, doc: `{"1":{"x":"B"},"1.x":"A"}`, want: true},
+		{name: "index-key-nested", filter: `{"equals":{"a.2.x":"B"}}`, doc: `{"a":{"2.x":"B","2":{"x":"A"}}}`, want: true},
 		// deviations: see doc.go
 		{name: "Q1-not-reproduced", filter: `{"and":[{"exists":"tags[\"a\"]"},{"missing":"tags[\"b\"]"}]}`, doc: `{"tags":["a"]}`, want: true},
 		{name: "Q2-not-reproduced", filter: `{"and":[{"not":{"equals":{"a":1}}},{"equals":{"a":"1"}}]}`, doc: `{"a":"1"}`, want: true},
@@ -265,7 +270,8 @@ func TestNormalizeErrors(t *testing.T) {
 		{name: "too-many-conditions-error", filter: `{"in":{"a":[` + strings.TrimSuffix(strings.Repeat(`"v",`, 51), ",") + `]}}`, cfg: Config{MaxConditions: 50}, msg: `Filter too complex: exceeds the configured maximum number of conditions (conditions: 51, max: 50)`},
 		{name: "too-many-conditions-default", filter: `{"in":{"a":[` + strings.TrimSuffix(strings.Repeat(`"v",`, 101), ",") + `]}}`, msg: `Filter too complex: exceeds the configured maximum number of conditions (conditions: 101, max: 100)`},
 		{name: "select-query-too-complex", filter: `{"select":{"field":"a","index":0,"query":{"in":{"value":["a","b","c"]}}}}`, cfg: Config{MaxConditions: 2}, msg: `Filter too complex: exceeds the configured maximum number of conditions (conditions: 3, max: 2)`},
-		{name: "blow-up-guard", filter: blowUp(16), cfg: Config{MaxConditions: -1}, msg: errTooManyTerms.Message},
+		{name: "nesting-limit", filter: strings.Repeat(`{"not":`, 70) + `{"exists":"a"}` + strings.Repeat(`}`, 70), msg: errTooDeep().Message},
+		{name: "blow-up-guard", filter: blowUp(16), cfg: Config{MaxConditions: -1}, msg: errTooManyTerms().Message},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -318,6 +324,9 @@ func TestIDs(t *testing.T) {
 		{name: "match-key-order", a: `{"match":{"a":1,"b":{"x":1,"y":2}}}`, b: `{"match":{"b":{"y":2,"x":1},"a":1}}`, same: true},
 		{name: "regexp-flag-order", a: `{"regexp":{"a":{"value":"x","flags":"is"}}}`, b: `{"regexp":{"a":{"value":"x","flags":"si"}}}`, same: true},
 		{name: "number-spelling", a: `{"equals":{"a":1}}`, b: `{"equals":{"a":1.0}}`, same: true},
+		{name: "empty-vs-tautology", a: `{}`, b: `{"or":[{"exists":"a"},{"missing":"a"}]}`, same: true},
+		{name: "consensus", a: `{"or":[{"and":[{"equals":{"a":1}},{"exists":"b"}]},{"and":[{"equals":{"a":1}},{"missing":"b"}]}]}`, b: `{"equals":{"a":1}}`, same: true},
+		{name: "empty-vs-null", a: `{}`, b: `null`, same: true},
 		{name: "different-values", a: `{"equals":{"a":1}}`, b: `{"equals":{"a":"1"}}`, same: false},
 		{name: "different-fields", a: `{"equals":{"a":1}}`, b: `{"equals":{"b":1}}`, same: false},
 		{name: "gt-vs-gte", a: `{"range":{"a":{"gt":1}}}`, b: `{"range":{"a":{"gte":1}}}`, same: false},
@@ -468,6 +477,13 @@ func TestTestAllocs(t *testing.T) {
 		{name: "geoDistance", filter: func(i int) string {
 			return fmt.Sprintf(`{"geoDistance":{"p":[%g,0],"distance":"5km"}}`, float64(i)/100)
 		}, doc: `{"p":[0.5,0]}`},
+		{name: "regexp", filter: func(i int) string { return fmt.Sprintf(`{"regexp":{"a":"^v%d"}}`, i) }, doc: `{"a":"v7x"}`},
+		{name: "geoPolygon", filter: func(i int) string {
+			return fmt.Sprintf(`{"geoPolygon":{"p":{"points":[[0,%d],[1,%d],[1,%d]]}}}`, i-50, i-50, i-49)
+		}, doc: `{"p":{"lat":0.9,"lon":0.5}}`},
+		{name: "geoBoundingBox", filter: func(i int) string {
+			return fmt.Sprintf(`{"geoBoundingBox":{"p":{"top":%d,"left":0,"bottom":%d,"right":1}}}`, i+1, i-1)
+		}, doc: `{"p":"7.5,0.5"}`},
 		{name: "nested-and-not", filter: func(i int) string {
 			return fmt.Sprintf(`{"and":[{"equals":{"n.a":%d}},{"not":{"equals":{"n.b":%d}}}]}`, i%10, i)
 		}, doc: `{"n":{"a":3,"b":4}}`},
@@ -541,5 +557,56 @@ func TestChurn(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLargeFilters normalizes big filters without a condition limit: the work stays
+// bounded (linear in the conditions for conjunctions, capped for distributions).
+func TestLargeFilters(t *testing.T) {
+	many := func(op string, n int) string {
+		parts := make([]string, n)
+		for i := range parts {
+			parts[i] = fmt.Sprintf(`{"range":{"f%d":{"gt":%d}}}`, i%7, i)
+		}
+		return `{"` + op + `":[` + strings.Join(parts, ",") + `]}`
+	}
+	e := NewEngine(Config{MaxConditions: -1})
+	for _, tc := range []struct {
+		name   string
+		filter string
+		ok     bool
+	}{
+		{name: "and-50000", filter: many("and", 50000), ok: true},
+		{name: "or-10000", filter: many("or", 10000), ok: true},
+		{name: "or-20000", filter: many("or", 20000), ok: false},
+		{name: "match-20000-keys", filter: func() string {
+			parts := make([]string, 20000)
+			for i := range parts {
+				parts[i] = fmt.Sprintf(`"k%d":%d`, i, i)
+			}
+			return `{"match":{` + strings.Join(parts, ",") + `,"k1":-1}}`
+		}(), ok: true},
+		{name: "in-10000", filter: `{"in":{"a":[` + strings.TrimSuffix(strings.Repeat(`"v",`, 10000), ",") + `]}}`, ok: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := e.Normalize("i", []byte(tc.filter))
+			if (err == nil) != tc.ok {
+				t.Fatalf("error %v, want ok=%v", err, tc.ok)
+			}
+			if err == nil {
+				if err := e.Store(n); err != nil {
+					t.Fatal(err)
+				}
+				e.Test("i", []byte(`{"f1":3,"a":"v"}`), "", nil)
+				e.Remove("i", n.ID)
+			}
+		})
+	}
+}
+
+func TestLockShardPadding(t *testing.T) {
+	var m shardedRWMutex
+	if size := unsafe.Sizeof(m.shards[0]); size != 64 {
+		t.Errorf("lock shard is %d bytes, want one 64-byte cache line", size)
 	}
 }

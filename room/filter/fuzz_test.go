@@ -2,6 +2,8 @@ package filter
 
 import (
 	"testing"
+
+	"github.com/tidwall/gjson"
 )
 
 // FuzzCompile checks that Normalize, Store, Test and Remove never panic or hang on
@@ -40,7 +42,9 @@ func FuzzCompile(f *testing.F) {
 			t.Fatalf("Store after Normalize: %v", err)
 		}
 		got := len(e.Test("i", []byte(doc), "", nil)) == 1
-		if direct := Match(n, []byte(doc), ""); direct != got {
+		// on malformed JSON the two readers may stop at different places; only
+		// valid documents have a defined answer
+		if direct := Match(n, []byte(doc), ""); gjson.Valid(doc) && direct != got {
 			t.Fatalf("engine %v, direct %v", got, direct)
 		}
 		e.Remove("i", n.ID)

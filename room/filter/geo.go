@@ -461,6 +461,9 @@ func pointFromDoc(r gjson.Result) (lat, lon float64, ok bool) {
 	case r.Type == gjson.String:
 		return pointFromString(r.Str)
 	case r.IsArray():
+		if lat, lon, ok, done := pointFromNumberPair(r.Raw); done {
+			return lat, lon, ok
+		}
 		var a, b gjson.Result
 		n := 0
 		r.ForEach(func(_, e gjson.Result) bool {
@@ -521,6 +524,36 @@ func pointFromDoc(r gjson.Result) (lat, lon float64, ok bool) {
 	}
 	return 0, 0, false
 }
+
+// pointFromNumberPair reads "[<number>,<number>]" directly; done is false for any
+// other array, which the general path handles.
+func pointFromNumberPair(raw string) (lat, lon float64, ok, done bool) {
+	i := skipWS(raw, 1)
+	e1 := skipValue(raw, i)
+	if i >= len(raw) || !isNumberStart(raw[i]) {
+		return 0, 0, false, false
+	}
+	a := raw[i:e1]
+	i = skipWS(raw, e1)
+	if i >= len(raw) || raw[i] != ',' {
+		return 0, 0, false, false
+	}
+	i = skipWS(raw, i+1)
+	if i >= len(raw) || !isNumberStart(raw[i]) {
+		return 0, 0, false, false
+	}
+	e2 := skipValue(raw, i)
+	b := raw[i:e2]
+	i = skipWS(raw, e2)
+	if i >= len(raw) || raw[i] != ']' {
+		return 0, 0, false, false
+	}
+	lat, lon = parseJSONNumber(a), parseJSONNumber(b)
+	ok = !math.IsNaN(lat) && !math.IsNaN(lon)
+	return lat, lon, ok, true
+}
+
+func isNumberStart(c byte) bool { return c == '-' || c >= '0' && c <= '9' }
 
 func pointFromDocPair(r gjson.Result) (float64, float64, bool) {
 	var a, b gjson.Result

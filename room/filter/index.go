@@ -13,11 +13,13 @@ import (
 // All fields are guarded by Engine.mu; the range snapshots are rebuilt lazily under
 // fieldIdx.rmu by readers.
 type index struct {
+	name    string                  // Koncorde index name
 	filters map[string]*filterEntry // by filter id
 	subs    map[string]*subEntry    // by term key
 	conds   map[string]*condEntry   // by atom key
 
 	fieldSlot map[string]int32 // flattened field path -> slot
+	few       []namedSlot      // the same, when there are at most maxFew fields
 	fields    []*fieldIdx      // by slot; nil when free
 	freeField []int32
 	prefixes  map[string]int32 // every p such that some field starts with p+"."; refcount
@@ -28,6 +30,37 @@ type index struct {
 	freeSub   []int32
 	condSlots slotAlloc
 	fltSlots  slotAlloc
+}
+
+// maxFew is the number of fields up to which a linear scan beats the map.
+const maxFew = 8
+
+type namedSlot struct {
+	name string
+	slot int32
+}
+
+// slotOf returns the slot of a registered field.
+func (x *index) slotOf(name string) (int32, bool) {
+	if len(x.fieldSlot) <= maxFew {
+		for i := range x.few {
+			if x.few[i].name == name {
+				return x.few[i].slot, true
+			}
+		}
+		return 0, false
+	}
+	slot, ok := x.fieldSlot[name]
+	return slot, ok
+}
+
+func (x *index) refreshFew() {
+	x.few = x.few[:0]
+	if len(x.fieldSlot) <= maxFew {
+		for name, slot := range x.fieldSlot {
+			x.few = append(x.few, namedSlot{name, slot})
+		}
+	}
 }
 
 type slotAlloc struct {
@@ -71,7 +104,8 @@ type condEntry struct {
 	dead   bool // removed; only range snapshots may still reference it
 	a      *atom
 	slot   int32
-	pos    []*subEntry // subfilters holding the condition
+	pos    []*subEntry // subfilters holding the condition and other literals
+	solo   []*subEntry // subfilters made of the condition alone
 	neg    []*subEntry // subfilters holding its negation
 	fields []int32     // field slots the condition reads
 }
@@ -104,15 +138,17 @@ type fieldIdx struct {
 	reLens   []int                   // distinct prefix lengths, in bytes
 
 	geos    int
-	geoGrid map[uint64][]*condEntry
+	geoGrid map[uint64][]geoRef // by geoCell
+	geoLvl  [len(geoLevels)]int // grid entries per level
 	geoBig  []*condEntry
 
 	matches []*condEntry
 	selects []*condEntry
 }
 
-func newIndex() *index {
+func newIndex(name string) *index {
 	return &index{
+		name:      name,
 		filters:   map[string]*filterEntry{},
 		subs:      map[string]*subEntry{},
 		conds:     map[string]*condEntry{},
@@ -174,9 +210,13 @@ func (x *index) addSub(k string, c *canonical, t []lit) *subEntry {
 			ce = x.addCond(a)
 		}
 		neg := l&1 == 1
-		if neg {
+		switch {
+		case neg:
 			ce.neg = append(ce.neg, s)
-		} else {
+		case len(t) == 1:
+			ce.solo = append(ce.solo, s)
+			s.npos++
+		default:
 			ce.pos = append(ce.pos, s)
 			s.npos++
 		}
@@ -201,12 +241,15 @@ func (x *index) removeSub(s *subEntry) {
 	}
 	for _, l := range s.lits {
 		ce := l.c
-		if l.neg {
+		switch {
+		case l.neg:
 			ce.neg = removePtr(ce.neg, s)
-		} else {
+		case len(s.lits) == 1:
+			ce.solo = removePtr(ce.solo, s)
+		default:
 			ce.pos = removePtr(ce.pos, s)
 		}
-		if len(ce.pos) == 0 && len(ce.neg) == 0 {
+		if len(ce.pos) == 0 && len(ce.neg) == 0 && len(ce.solo) == 0 {
 			x.removeCond(ce)
 		}
 	}
@@ -256,6 +299,7 @@ func (x *index) useField(name string) int32 {
 		x.fields = append(x.fields, fi)
 	}
 	x.fieldSlot[name] = slot
+	x.refreshFew()
 	for i := 0; i < len(name); i++ {
 		if name[i] == '.' {
 			x.prefixes[name[:i]]++
@@ -272,6 +316,7 @@ func (x *index) releaseField(slot int32) {
 	}
 	name := fi.name
 	delete(x.fieldSlot, name)
+	x.refreshFew()
 	x.fields[slot] = nil
 	x.freeField = append(x.freeField, slot)
 	for i := 0; i < len(name); i++ {
@@ -436,7 +481,14 @@ func (fi *fieldIdx) delScalar(ms map[string]*condEntry, mn map[float64]*condEntr
 // ---- geo grid: cells of 1, 4, 16 and 64 degrees; a shape goes to the finest level
 // where its envelope spans at most maxGeoCells cells, or to a scanned list ----
 
-const maxGeoCells = 16
+const maxGeoCells = 64
+
+// geoRef is a grid entry: the shape's envelope inline, so that most candidates are
+// rejected without touching the condition.
+type geoRef struct {
+	minLat, maxLat, minLon, maxLon float64
+	c                              *condEntry
+}
 
 var geoLevels = [...]float64{1, 4, 16, 64}
 
@@ -452,9 +504,10 @@ func geoCell(level int, lat, lon float64) uint64 {
 
 // cells returns the level and cells of the shape's envelope, ok false when the shape
 // must be scanned (whole longitude range, non-finite or huge envelope).
-func (g *geoShape) cells() ([]uint64, bool) {
+// gridCells returns the grid level and cells of the shape.
+func (g *geoShape) gridCells() (int, []uint64, bool) {
 	if g.allLon || math.IsNaN(g.minLat+g.maxLat+g.minLon+g.maxLon) || math.IsInf(g.minLat+g.maxLat+g.minLon+g.maxLon, 0) {
-		return nil, false
+		return 0, nil, false
 	}
 	for level, size := range geoLevels {
 		la0, la1 := math.Floor(g.minLat/size), math.Floor(g.maxLat/size)
@@ -468,35 +521,46 @@ func (g *geoShape) cells() ([]uint64, bool) {
 				out = append(out, geoCell(level, la*size, lo*size))
 			}
 		}
-		return out, true
+		return level, out, true
 	}
-	return nil, false
+	return 0, nil, false
 }
 
 func (fi *fieldIdx) geoAdd(ce *condEntry) {
 	fi.geos++
-	cells, ok := ce.a.geo.cells()
+	level, cells, ok := ce.a.geo.gridCells()
 	if !ok {
 		fi.geoBig = append(fi.geoBig, ce)
 		return
 	}
+	fi.geoLvl[level]++
 	if fi.geoGrid == nil {
-		fi.geoGrid = map[uint64][]*condEntry{}
+		fi.geoGrid = map[uint64][]geoRef{}
 	}
+	g := ce.a.geo
+	ref := geoRef{minLat: g.minLat, maxLat: g.maxLat, minLon: g.minLon, maxLon: g.maxLon, c: ce}
 	for _, c := range cells {
-		fi.geoGrid[c] = append(fi.geoGrid[c], ce)
+		fi.geoGrid[c] = append(fi.geoGrid[c], ref)
 	}
 }
 
 func (fi *fieldIdx) geoDel(ce *condEntry) {
 	fi.geos--
-	cells, ok := ce.a.geo.cells()
+	level, cells, ok := ce.a.geo.gridCells()
 	if !ok {
 		fi.geoBig = removePtr(fi.geoBig, ce)
 		return
 	}
+	fi.geoLvl[level]--
 	for _, c := range cells {
-		l := removePtr(fi.geoGrid[c], ce)
+		l := fi.geoGrid[c]
+		for i := range l {
+			if l[i].c == ce {
+				l[i] = l[len(l)-1]
+				l = l[:len(l)-1]
+				break
+			}
+		}
 		if len(l) == 0 {
 			delete(fi.geoGrid, c)
 		} else {
@@ -639,9 +703,11 @@ type scratch struct {
 	subHits   []int32
 	subKilled []bool
 	touched   []int32
+	direct    []*subEntry // single-condition subfilters whose condition fired
 	fltGen    []uint32
 
-	path []byte
+	path     []byte
+	sawIndex bool // the walk met an array-index key
 }
 
 func growU32(s []uint32, n int) []uint32 {
@@ -673,6 +739,8 @@ func (sc *scratch) reset(x *index) {
 	sc.fltGen = growU32(sc.fltGen, int(x.fltSlots.n))
 	sc.present = sc.present[:0]
 	sc.touched = sc.touched[:0]
+	clear(sc.direct) // drop references to subfilters, which may be removed later
+	sc.direct = sc.direct[:0]
 }
 
 func (sc *scratch) touch(s *subEntry) int32 {
@@ -692,6 +760,7 @@ func (sc *scratch) fire(c *condEntry) {
 		return
 	}
 	sc.condGen[c.slot] = sc.gen
+	sc.direct = append(sc.direct, c.solo...)
 	for _, s := range c.pos {
 		sc.subHits[sc.touch(s)]++
 	}
@@ -723,40 +792,22 @@ func (x *index) setValue(sc *scratch, slot int32, v gjson.Result) {
 	sc.vals[slot] = v
 }
 
-// walk flattens obj as Koncorde's flattenObject does, keeping only registered fields
-// and descending only into registered prefixes. sc.path holds the current prefix.
-func (x *index) walk(sc *scratch, obj gjson.Result, top bool, skipID bool, depth int) {
-	if depth > 512 {
-		return
-	}
-	obj.ForEach(func(k, v gjson.Result) bool {
-		if top && skipID && k.Str == "_id" {
-			return true
-		}
-		n := len(sc.path)
-		if n > 0 {
-			sc.path = append(sc.path, '.')
-		}
-		sc.path = append(sc.path, k.Str...)
-		if slot, ok := x.fieldSlot[string(sc.path)]; ok {
-			x.setValue(sc, slot, v)
-		}
-		if v.IsObject() {
-			if _, ok := x.prefixes[string(sc.path)]; ok {
-				x.walk(sc, v, false, false, depth+1)
-			}
-		}
-		sc.path = sc.path[:n]
-		return true
-	})
-}
-
 func (x *index) test(sc *scratch, doc []byte, docID string, dst []string) []string {
 	sc.reset(x)
-	root := gjson.Parse(unsafe.String(unsafe.SliceData(doc), len(doc)))
-	if root.IsObject() && (len(x.prefixes) > 0 || len(x.fieldSlot) > 0) {
-		sc.path = sc.path[:0]
-		x.walk(sc, root, true, docID != "", 0)
+	if len(x.fieldSlot) > 0 {
+		s := unsafe.String(unsafe.SliceData(doc), len(doc))
+		if i := skipWS(s, 0); i < len(s) && s[i] == '{' {
+			sc.path = sc.path[:0]
+			sc.sawIndex = false
+			x.walkObject(sc, s, i, docID != "", false, 0)
+			if sc.sawIndex {
+				// array-index keys come first in JavaScript's key order, which decides
+				// colliding paths: walk again in that order (rare, allocates)
+				sc.reset(x)
+				sc.path = sc.path[:0]
+				x.walkObject(sc, s, i, docID != "", true, 0)
+			}
+		}
 	}
 	if docID != "" {
 		if slot, ok := x.fieldSlot["_id"]; ok {
@@ -765,6 +816,9 @@ func (x *index) test(sc *scratch, doc []byte, docID string, dst []string) []stri
 	}
 	for _, slot := range sc.present {
 		x.evalField(sc, x.fields[slot], sc.vals[slot])
+	}
+	for _, s := range sc.direct {
+		dst = sc.emit(s, dst)
 	}
 	for _, i := range sc.touched {
 		s := x.subBySlot[i]
@@ -783,7 +837,10 @@ func (x *index) test(sc *scratch, doc []byte, docID string, dst []string) []stri
 
 func (sc *scratch) emit(s *subEntry, dst []string) []string {
 	for _, f := range s.filters {
-		if sc.fltGen[f.slot] != sc.gen {
+		if len(f.subs) == 1 {
+			// its only subfilter is emitted at most once per test: no stamp needed
+			dst = append(dst, f.id)
+		} else if sc.fltGen[f.slot] != sc.gen {
 			sc.fltGen[f.slot] = sc.gen
 			dst = append(dst, f.id)
 		}
@@ -866,16 +923,21 @@ func (x *index) evalField(sc *scratch, fi *fieldIdx, v gjson.Result) {
 				sc.killNeg(c)
 			}
 			for _, l := range fi.geoGrid {
-				for _, c := range l {
-					sc.killNeg(c)
+				for _, r := range l {
+					sc.killNeg(r.c)
 				}
 			}
 		} else {
 			if fi.geoGrid != nil {
 				for level := range geoLevels {
-					for _, c := range fi.geoGrid[geoCell(level, lat, lon)] {
-						if c.a.geo.contains(lat, lon) {
-							sc.fire(c)
+					if fi.geoLvl[level] == 0 {
+						continue
+					}
+					l := fi.geoGrid[geoCell(level, lat, lon)]
+					for i := range l {
+						r := &l[i]
+						if lat >= r.minLat && lat <= r.maxLat && lonIn(lon, r.minLon, r.maxLon, false) && r.c.a.geo.contains(lat, lon) {
+							sc.fire(r.c)
 						}
 					}
 				}

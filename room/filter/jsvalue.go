@@ -52,8 +52,6 @@ type existsSpec struct {
 	value *jsv // JSON value in brackets; nil when !array (Koncorde stores null)
 }
 
-var jsUndef = &jsv{kind: jsUndefined}
-
 // get returns the own property key of an object, or nil when absent (undefined).
 func (v *jsv) get(key string) *jsv {
 	if v == nil || v.kind != jsObject {
@@ -162,8 +160,10 @@ func (v *jsv) sortKeys() {
 // maxFilterDepth bounds the nesting of a filter, so that recursion stays bounded.
 const maxFilterDepth = 64
 
-// errTooDeep is returned by parseJS for a value nested deeper than maxFilterDepth.
-var errTooDeep = &Error{Message: "Invalid filter: nested too deeply (max depth " + strconv.Itoa(maxFilterDepth) + ")"}
+// errTooDeep is the error for a filter nested deeper than maxFilterDepth.
+func errTooDeep() *Error {
+	return &Error{Message: "Invalid filter: nested too deeply (max depth " + strconv.Itoa(maxFilterDepth) + ")"}
+}
 
 // parseJS decodes JSON text like JSON.parse. ok is false for invalid JSON.
 func parseJS(text string) (*jsv, bool, error) {
@@ -176,7 +176,7 @@ func parseJS(text string) (*jsv, bool, error) {
 
 func fromGJSON(r gjson.Result, depth int) (*jsv, error) {
 	if depth > maxFilterDepth {
-		return nil, errTooDeep
+		return nil, errTooDeep()
 	}
 	switch r.Type {
 	case gjson.Null:
@@ -203,10 +203,27 @@ func fromGJSON(r gjson.Result, depth int) (*jsv, error) {
 	}
 	out := newObject()
 	var err error
+	var pos map[string]int // key positions, once the object is big
 	r.ForEach(func(k, e gjson.Result) bool {
 		var c *jsv
 		c, err = fromGJSON(e, depth+1)
-		out.set(k.Str, c)
+		if pos == nil && len(out.keys) < 16 {
+			out.set(k.Str, c)
+			return err == nil
+		}
+		if pos == nil {
+			pos = make(map[string]int, 2*len(out.keys))
+			for i, key := range out.keys {
+				pos[key] = i
+			}
+		}
+		if i, ok := pos[k.Str]; ok {
+			out.vals[i] = c // JSON.parse: the last duplicate wins, at the first position
+		} else {
+			pos[k.Str] = len(out.keys)
+			out.keys = append(out.keys, k.Str)
+			out.vals = append(out.vals, c)
+		}
 		return err == nil
 	})
 	out.sortKeys()

@@ -94,7 +94,7 @@ func (s *standardizer) standardize(f *jsv, p kpath) (*jsv, error) {
 	s.depth++
 	defer func() { s.depth-- }()
 	if s.depth > 4*maxFilterDepth {
-		return nil, errTooDeep
+		return nil, errTooDeep()
 	}
 	var keywords []string
 	if f.truthy() {

@@ -9,8 +9,6 @@ func geoObject(kw, field string, shape *jsv) *jsv {
 	return obj1("geospatial", obj1(kw, obj1(field, shape)))
 }
 
-var errNullToObject = &Error{Message: "Cannot convert undefined or null to object"}
-
 func (s *standardizer) geoBoundingBox(f *jsv, p kpath) (*jsv, error) {
 	if err := isObject(f, "geoBoundingBox", p, objOpts{properties: 1}); err != nil {
 		return nil, err
@@ -19,7 +17,7 @@ func (s *standardizer) geoBoundingBox(f *jsv, p kpath) (*jsv, error) {
 	field := g.keys[0]
 	raw := g.vals[0]
 	if raw.kind == jsNull {
-		return nil, errNullToObject
+		return nil, &Error{Message: "Cannot convert undefined or null to object"} // TypeError of Object.keys(null)
 	}
 	bbox := camelGeo(raw)
 	props := []string{"top", "left", "bottom", "right"}

@@ -11,9 +11,11 @@
 // exists/missing per array path and filter, never mixed with plain conditions on that
 // path), Q2 (filter strings never spell a number, boolean or null), Q3 (no
 // Object.prototype names), Q4 (no strict range bound reached within 1e-10, bounds
-// below 1e6), Q5 (no g/y regexp flags), Q12 (no time units) and Q14 (no array-index
-// or duplicated keys in documents). Q8 and Q9 cases are kept; the replay skips the
-// documents where the oracle crashed (Q8) and classifies the Q9 early exits.
+// below 1e6), Q5 (no g/y regexp flags), Q12 (no time units) and duplicated keys in
+// documents. Array-index keys ("7") colliding with literal dotted keys ("7.k") are
+// generated: their JavaScript key order is reproduced. Q8 and Q9 cases are kept; the
+// replay skips the documents where the oracle crashed (Q8) and classifies the Q9
+// early exits.
 package main
 
 import (
@@ -82,7 +84,7 @@ func (g *gen) pickS(xs ...string) string {
 }
 func (g *gen) chance(p float64) bool { return g.r.Float64() < p }
 
-var plainFields = []string{"a", "b", "c", "n.x", "n.y", "s", "deep.k.z", "_id", "lit.k"}
+var plainFields = []string{"a", "b", "c", "n.x", "n.y", "s", "deep.k.z", "_id", "lit.k", "7.k"}
 var arrayPaths = []string{"tags", "list"}
 var geoFields = []string{"g", "h"}
 
@@ -582,6 +584,12 @@ func (g *gen) doc() *ordered {
 	if g.chance(0.3) {
 		parts = append(parts, func() { o.add("lit.k", g.docScalar()) })
 	}
+	if g.chance(0.25) {
+		parts = append(parts, func() { o.add("7.k", g.docScalar()) })
+	}
+	if g.chance(0.25) {
+		parts = append(parts, func() { o.add("7", (&ordered{}).add("k", g.docScalar())) })
+	}
 	g.r.Shuffle(len(parts), func(i, j int) { parts[i], parts[j] = parts[j], parts[i] })
 	for _, p := range parts {
 		p()
@@ -755,6 +763,7 @@ func main() {
 	invalids := flag.Int("invalids", 400, "invalid filter cases")
 	pairs := flag.Int("pairs", 500, "equivalent-filter id cases")
 	geos := flag.Int("geos", 400, "single geo condition cases with points near its edges")
+	depth := flag.Int("depth", 3, "maximum nesting of operators in single-filter cases")
 	flag.Parse()
 	if *oracleDir == "" {
 		fmt.Fprintln(os.Stderr, "corpusgen: -oracle (or KONCORDE_ORACLE) is required: the koncorde-oracle directory after npm install")
@@ -778,7 +787,7 @@ func main() {
 	}
 	for i := 0; i < *singles; i++ {
 		g.arrayPathsUsed = map[string]bool{}
-		add(obj{"filters": g.filter(3), "docs": docs(6)})
+		add(obj{"filters": g.filter(*depth), "docs": docs(6)})
 	}
 	for i := 0; i < *multis; i++ {
 		var fs []any
