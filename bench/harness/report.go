@@ -15,6 +15,20 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
+// Rerender reads dir/results.json and writes results.md and the charts again (after a change
+// of the report format); results.json itself is rewritten unchanged in content.
+func Rerender(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return err
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s/results.json: %w", dir, err)
+	}
+	return WriteReports(&res, dir)
+}
+
 // WriteReports writes results.json, results.md and the charts (PNG) into dir.
 func WriteReports(res *Results, dir string) error {
 	b, err := json.MarshalIndent(res, "", "  ")
@@ -200,6 +214,9 @@ func writeCharts(res *Results, dir string) ([]string, error) {
 				continue
 			}
 			c.p.Legend.Top = true
+			c.p.Legend.Left = strings.HasPrefix(c.file, "fanout")
+			c.p.Y.Min = 0
+			c.p.Y.Max *= 1.45 // room for the legend above the lines
 			c.p.Add(plotter.NewGrid())
 			if err := c.p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, c.file)); err != nil {
 				return nil, err
