@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"image/color"
@@ -109,7 +110,7 @@ func Markdown(res *Results, charts []string) string {
 	for _, r := range res.Runs {
 		for _, f := range r.Fanout {
 			fmt.Fprintf(&b, "| %s | %s | %d | %d x %.0f | %s | %s | %s | %s | %s | %.2f | %.2f | %s |\n", r.Mode, r.Target, f.Connected, f.Sent,
-				float64(f.IntervalNs)/1e6, msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), missing(f), f.CPUPerDelivNs/1e3, perDeliv(f.ClientCPUNs, f.Delivered), msf(f.PubRTTMedian))
+				float64(cmp.Or(f.IntervalNs, res.Config.PubInterval.Nanoseconds()))/1e6, msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), missing(f), f.CPUPerDelivNs/1e3, perDeliv(f.ClientCPUNs, f.Delivered), msf(f.PubRTTMedian))
 		}
 	}
 	b.WriteString("\n## Request/response (closed loop)\n\n| mode | target | conns | in flight | req/s | p50 | p90 | p99 | p99.9 | req per server CPU-s | client CPU (cores) | mismatched | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
