@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"image/color"
@@ -14,6 +15,20 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
+
+// Rerender reads dir/results.json and writes results.md and the charts again (after a change
+// of the report format); results.json itself is rewritten unchanged in content.
+func Rerender(dir string) error {
+	b, err := os.ReadFile(filepath.Join(dir, "results.json"))
+	if err != nil {
+		return err
+	}
+	var res Results
+	if err := json.Unmarshal(b, &res); err != nil {
+		return fmt.Errorf("%s/results.json: %w", dir, err)
+	}
+	return WriteReports(&res, dir)
+}
 
 // WriteReports writes results.json, results.md and the charts (PNG) into dir.
 func WriteReports(res *Results, dir string) error {
@@ -39,6 +54,14 @@ func f1(v float64) string {
 }
 
 func msf(ns int64) string { return fmt.Sprintf("%.2f", float64(ns)/1e6) }
+
+// perDeliv returns cpuNs per delivery in microseconds (0 without deliveries).
+func perDeliv(cpuNs, delivered int64) float64 {
+	if delivered == 0 {
+		return 0
+	}
+	return float64(cpuNs) / float64(delivered) / 1e3
+}
 
 func missing(f FanoutResult) string {
 	if f.Stalled {
@@ -83,11 +106,11 @@ func Markdown(res *Results, charts []string) string {
 		fmt.Fprintf(&b, "| %s | %s | %d | %.0f | %s | %.3f | %s | %d | %.0f | %d |\n", r.Mode, r.Target, last.Connected,
 			r.Idle.RSSPerConn, f1(r.Idle.RSSPerConnAfterGC), r.Idle.FDsPerConn, f1(r.Idle.GoroutinesPerConn), r.Idle.ThreadsAtMax, r.Idle.SlabPerConn, last.Lost)
 	}
-	b.WriteString("\n## Fan-out (one channel, one publisher)\n\n| mode | target | subs | pubs | time-to-last median | ttl p99 | delivery p50 | delivery p99 | missing | server us CPU/delivery | client CPU ms | publish RTT median |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("\n## Fan-out (one channel, one publisher)\n\n| mode | target | subs | pubs x interval ms | time-to-last median | ttl p99 | delivery p50 | delivery p99 | missing | server us CPU/delivery | client us CPU/delivery | publish RTT median |\n|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
 		for _, f := range r.Fanout {
-			fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s | %s | %s | %s | %.2f | %.0f | %s |\n", r.Mode, r.Target, f.Connected, f.Sent,
-				msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), missing(f), f.CPUPerDelivNs/1e3, float64(f.ClientCPUNs)/1e6, msf(f.PubRTTMedian))
+			fmt.Fprintf(&b, "| %s | %s | %d | %d x %.0f | %s | %s | %s | %s | %s | %.2f | %.2f | %s |\n", r.Mode, r.Target, f.Connected, f.Sent,
+				float64(cmp.Or(f.IntervalNs, res.Config.PubInterval.Nanoseconds()))/1e6, msf(f.TTLMedian), msf(f.TTLP99), msf(f.DelivP50), msf(f.DelivP99), missing(f), f.CPUPerDelivNs/1e3, perDeliv(f.ClientCPUNs, f.Delivered), msf(f.PubRTTMedian))
 		}
 	}
 	b.WriteString("\n## Request/response (closed loop)\n\n| mode | target | conns | in flight | req/s | p50 | p90 | p99 | p99.9 | req per server CPU-s | client CPU (cores) | mismatched | errors |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
@@ -200,6 +223,9 @@ func writeCharts(res *Results, dir string) ([]string, error) {
 				continue
 			}
 			c.p.Legend.Top = true
+			c.p.Legend.Left = strings.HasPrefix(c.file, "fanout")
+			c.p.Y.Min = 0
+			c.p.Y.Max *= 1.45 // room for the legend above the lines
 			c.p.Add(plotter.NewGrid())
 			if err := c.p.Save(7*vg.Inch, 4.5*vg.Inch, filepath.Join(dir, c.file)); err != nil {
 				return nil, err

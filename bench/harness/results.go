@@ -58,9 +58,11 @@ type PubStat struct {
 
 // FanoutResult is one fan-out run: one channel, Subs subscribers, one publisher.
 type FanoutResult struct {
-	Subs       int   `json:"subs"`
-	Connected  int   `json:"connected"`
-	Sent       int64 `json:"sent"`
+	Subs      int   `json:"subs"`
+	Connected int   `json:"connected"`
+	Sent      int64 `json:"sent"`
+	// IntervalNs is the spacing of the publications.
+	IntervalNs int64 `json:"intervalNs"`
 	Delivered  int64 `json:"delivered"`
 	Missing    int64 `json:"missing"`
 	SubsClosed int64 `json:"subsClosed"`

@@ -418,11 +418,13 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 	}
 	cl0 := cpuSum(sc, pc)
 	t0 := time.Now()
-	if err := pc.send(load.Command{Cmd: "start", Count: e.cfg.Pubs, IntervalUs: int(e.cfg.PubInterval / time.Microsecond), Pad: e.cfg.Pad,
+	interval := max(e.cfg.PubInterval, time.Duration(subs)*e.cfg.PubIntervalPerSub)
+	r.IntervalNs = interval.Nanoseconds()
+	if err := pc.send(load.Command{Cmd: "start", Count: e.cfg.Pubs, IntervalUs: int(interval / time.Microsecond), Pad: e.cfg.Pad,
 		ReplyWaitMs: int(e.cfg.StallAfter / time.Millisecond)}); err != nil {
 		return nil, err
 	}
-	preps, err := pc.wait("start", time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+e.cfg.StallAfter+30*time.Second)
+	preps, err := pc.wait("start", time.Duration(e.cfg.Pubs)*interval+e.cfg.StallAfter+30*time.Second)
 	if err != nil {
 		return nil, err
 	}
@@ -463,7 +465,7 @@ func (e *env) fanout(t *target, srv *server, subs int, x *fanoutExtra) (*FanoutR
 				r.Delivered += int64(g.Hist.N)
 			}
 		}
-		if r.Delivered >= expected || r.Stalled || time.Since(t0) > time.Duration(e.cfg.Pubs)*e.cfg.PubInterval+e.cfg.StallAfter {
+		if r.Delivered >= expected || r.Stalled || time.Since(t0) > time.Duration(e.cfg.Pubs)*interval+e.cfg.StallAfter {
 			break
 		}
 	}

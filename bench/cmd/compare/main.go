@@ -5,6 +5,7 @@
 //	go run ./bench/cmd/compare -mode medium                # up to 5k connections
 //	go run ./bench/cmd/compare -mode full                  # the guide's runs, up to 19k connections
 //	go run ./bench/cmd/compare -mode full -targets kuzzlews,nbio -modes shared
+//	go run ./bench/cmd/compare -render bench/results/medium-peers   # redraw from results.json
 //
 // Run it from the repository root. Every server and client it starts is its own child and
 // stops by itself; only 127.0.0.0/8 addresses are used.
@@ -36,8 +37,15 @@ func main() {
 		kargs     = flag.String("kuzzlews-args", "-idle-timeout=-1s -log-level warn", "extra space-separated arguments for kuzzlews")
 		kpprof    = flag.String("kuzzlews-pprof-flag", "-pprof", "flag kuzzlews takes to serve pprof on an address (empty: none)")
 		cbin      = flag.String("centrifugo-bin", "", "Centrifugo binary (default: "+harness.CentrifugoPath()+", installed when missing)")
+		render    = flag.String("render", "", "only rewrite results.md and the charts of this results directory from its results.json")
 	)
 	flag.Parse()
+	if *render != "" {
+		if err := harness.Rerender(*render); err != nil {
+			log.Fatal(err)
+		}
+		return
+	}
 	cfg, err := harness.ByName(*mode)
 	if err != nil {
 		log.Fatal(err)
