@@ -90,12 +90,12 @@ type Config struct {
 	Logf func(format string, args ...any) `json:"-"`
 }
 
-// Quick is the smoke configuration: small N, shared mode, well under a minute for four
-// targets. go test ./bench/... runs it.
+// Quick is the smoke configuration: small N, shared mode, about a minute for five targets.
+// go test ./bench/... runs it (kuzzlews only when it can be built: see DropTarget).
 func Quick() Config {
 	return Config{
 		Name:      "quick",
-		Targets:   []string{"gorilla", "nbio", "floor1", "floor2"},
+		Targets:   []string{"kuzzlews", "gorilla", "nbio", "floor1", "floor2"},
 		Modes:     []string{"shared"},
 		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained"},
 		IdleConns: []int{200, 500}, IdleWait: 300 * time.Millisecond,
@@ -161,6 +161,17 @@ func (c *Config) logf(format string, args ...any) {
 	if c.Logf != nil {
 		c.Logf(format, args...)
 	}
+}
+
+// DropTarget removes target name from c.Targets.
+func (c *Config) DropTarget(name string) {
+	var out []string
+	for _, t := range c.Targets {
+		if t != name {
+			out = append(out, t)
+		}
+	}
+	c.Targets = out
 }
 
 func has(list []string, s string) bool {

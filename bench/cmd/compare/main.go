@@ -67,7 +67,7 @@ func main() {
 	}
 	if *targets == "" && cfg.KuzzlewsBin == "" && !harness.RootHasMain(root) {
 		log.Printf("kuzzlews: the root package is not a main package yet; running the peers only")
-		cfg.Targets = drop(cfg.Targets, "kuzzlews")
+		cfg.DropTarget("kuzzlews")
 	}
 	cfg.OutDir = *out
 	if cfg.OutDir == "" {
@@ -94,14 +94,4 @@ func main() {
 	if failed > 0 {
 		os.Exit(1)
 	}
-}
-
-func drop(list []string, name string) []string {
-	var out []string
-	for _, s := range list {
-		if s != name {
-			out = append(out, s)
-		}
-	}
-	return out
 }
