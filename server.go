@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -307,5 +306,3 @@ func (w *rateWindow) allow(now int64, limit int) bool {
 	w.count++
 	return int(w.count) <= limit
 }
-
-func (s *Server) String() string { return fmt.Sprintf("kuzzlews server on %v", s.Addr()) }
