@@ -119,15 +119,7 @@ func forEachJS(obj gjson.Result, fn func(key string, v gjson.Result)) {
 		return true
 	})
 	slices.SortStableFunc(ms, func(a, b member) int {
-		switch {
-		case a.isIdx && b.isIdx:
-			return cmp.Compare(a.idx, b.idx)
-		case a.isIdx:
-			return -1
-		case b.isIdx:
-			return 1
-		}
-		return 0
+		return jsKeyOrder(a.idx, a.isIdx, b.idx, b.isIdx)
 	})
 	for _, m := range ms {
 		fn(m.key, m.v)
@@ -361,4 +353,19 @@ func Match(n *Normalized, doc []byte, docID string) bool {
 
 func flatLookupSkipID(root gjson.Result, field string) (gjson.Result, bool) {
 	return flatLookupSkip(root, field, "_id")
+}
+
+// jsKeyOrder orders object members as JavaScript enumerates them: array-index keys
+// (idx, when isIdx) first in ascending order, then the other keys in insertion order
+// (the sort using it is stable).
+func jsKeyOrder(aIdx uint64, aIsIdx bool, bIdx uint64, bIsIdx bool) int {
+	switch {
+	case aIsIdx && bIsIdx:
+		return cmp.Compare(aIdx, bIdx)
+	case aIsIdx:
+		return -1
+	case bIsIdx:
+		return 1
+	}
+	return 0
 }

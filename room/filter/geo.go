@@ -464,21 +464,7 @@ func pointFromDoc(r gjson.Result) (lat, lon float64, ok bool) {
 		if lat, lon, ok, done := pointFromNumberPair(r.Raw); done {
 			return lat, lon, ok
 		}
-		var a, b gjson.Result
-		n := 0
-		r.ForEach(func(_, e gjson.Result) bool {
-			if n == 0 {
-				a = e
-			} else if n == 1 {
-				b = e
-			}
-			n++
-			return n <= 2
-		})
-		if n != 2 {
-			return 0, 0, false
-		}
-		return toCoordinate(docFloat(a), docFloat(b))
+		return pointFromDocPair(r)
 	case r.IsObject():
 	default:
 		return 0, 0, false

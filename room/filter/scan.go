@@ -1,7 +1,6 @@
 package filter
 
 import (
-	"cmp"
 	"slices"
 	"strings"
 	"unsafe"
@@ -175,15 +174,7 @@ func (x *index) walkObject(sc *scratch, s string, i int, skipID, ordered bool, d
 	}
 	if ordered {
 		slices.SortStableFunc(members, func(a, b member) int {
-			switch {
-			case a.isIdx && b.isIdx:
-				return cmp.Compare(a.idx, b.idx)
-			case a.isIdx:
-				return -1
-			case b.isIdx:
-				return 1
-			}
-			return 0
+			return jsKeyOrder(a.idx, a.isIdx, b.idx, b.isIdx)
 		})
 		for _, m := range members {
 			x.member(sc, s, m.key, m.start, m.end, skipID, true, depth)
