@@ -436,15 +436,29 @@ func TestEmptyQueueTakesOneLargeBuffer(t *testing.T) {
 	}
 }
 
-// A deadline never fires early, whatever the sweep granularity.
+// A deadline is set from the precise clock, not the sweeper's coarse one, so it never
+// fires early: the stored deadline is at least the moment of the call plus d.
 func TestDeadlineNeverEarly(t *testing.T) {
-	h := &lineHandler{deadline: make(chan struct{}, 1)}
-	p := startPoller(t, Config{SweepInterval: 200 * time.Millisecond}, h)
-	c := dial(t, p)
-	start := time.Now()
-	c.Write([]byte("deadline\n")) // 10 ms deadline
-	<-h.deadline
-	if el := time.Since(start); el < 10*time.Millisecond {
-		t.Fatalf("deadline fired after %v, before the 10 ms asked", el)
+	conns := make(chan *Conn, 1)
+	p, err := New(Config{SweepInterval: time.Hour, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		func(c *Conn) Handler { conns <- c; return &lineHandler{} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(time.Second)
+	if err := p.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	client, err := net.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c := <-conns
+	time.Sleep(2 * time.Millisecond) // the coarse clock (refreshed hourly here) is now stale
+	before := time.Now().UnixNano()
+	c.SetDeadline(10 * time.Millisecond)
+	if got, min := c.deadline.Load(), before+int64(10*time.Millisecond); got < min {
+		t.Fatalf("deadline %d is %v early", got, time.Duration(min-got))
 	}
 }
