@@ -3,7 +3,6 @@ package netpoll
 import (
 	"fmt"
 	"io"
-	"net"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -99,22 +98,6 @@ func (c *Conn) kill() { c.signal(sigKill) }
 // Handler returns the connection's handler (the value newHandler returned for it).
 func (c *Conn) Handler() Handler { return c.h }
 
-// Fd returns the socket's file descriptor. It is only meaningful while the connection is
-// open; never close it.
-func (c *Conn) Fd() int { return c.fd }
-
-// RemoteAddr returns the peer's address, or nil once closed.
-func (c *Conn) RemoteAddr() net.Addr {
-	if c.state.Load() == stateClosed {
-		return nil
-	}
-	sa, err := unix.Getpeername(c.fd)
-	if err != nil {
-		return nil
-	}
-	return sockaddrToTCP(sa)
-}
-
 // SetDeadline makes the poller call Handler.OnDeadline once, between d and
 // d + Config.SweepInterval from now (never early). Zero clears it. It is ignored once the
 // connection is closing.
@@ -173,13 +156,6 @@ func (c *Conn) Write(b []byte) error {
 		}
 	}
 	return nil
-}
-
-// Queued returns the number of bytes waiting in the outbound queue.
-func (c *Conn) Queued() int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.outBytes
 }
 
 // Close closes the connection gracefully: final (if any) is queued after everything already

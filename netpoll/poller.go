@@ -166,9 +166,6 @@ func New(cfg Config, newHandler func(*Conn) Handler) (*Poller, error) {
 	return p, nil
 }
 
-// Config returns the configuration in force, defaults applied.
-func (p *Poller) Config() Config { return p.cfg }
-
 // Stats returns the poller's counters.
 func (p *Poller) Stats() Stats {
 	return Stats{

@@ -232,13 +232,6 @@ func (e *Engine) Remove(index, id string) {
 	}
 }
 
-// Has reports whether the filter id is stored in index.
-func (e *Engine) Has(index, id string) bool {
-	defer e.mu.RUnlock(e.mu.RLock())
-	x := e.indexes[index]
-	return x != nil && x.filters[id] != nil
-}
-
 // Test appends to dst the ids of the filters of index that doc (a JSON object) matches,
 // and returns the extended slice. docID, when not empty, is the document's `_id`: it
 // overrides any `_id` field of doc, as Kuzzle does (spec/koncorde.md section 1).
