@@ -69,7 +69,7 @@ func (cl *client) process(msg []byte) []byte {
 	// Build the response after Headroom bytes of a buffer sized for it, inject room and
 	// frame it in place: one allocation per response.
 	buf := make([]byte, frame.Headroom, frame.Headroom+responseSizeHint(&env, requestID, r))
-	buf = appendResponse(buf, &env, requestID, s.cfg.Node, r)
+	buf = appendResponse(buf, &env, requestID, s.nodeJSON, r)
 	buf = appendRoom(buf, requestID)
 	return frame.Seal(buf, ws.OpText)
 }
@@ -117,7 +117,7 @@ func (s *Server) roomless(e *room.Error, rawRequestID string) []byte {
 		rawRequestID = newRequestID()
 	}
 	var env envelope
-	payload := appendResponse(nil, &env, rawRequestID, s.cfg.Node, response{err: e})
+	payload := appendResponse(nil, &env, rawRequestID, s.nodeJSON, response{err: e})
 	return encodeText(payload)
 }
 

@@ -314,7 +314,7 @@ func TestAppendRoomMatchesSjson(t *testing.T) {
 		{result: []byte(`{"now":1}`)},
 		{err: room.NewError("api.process.controller_not_found", "nope")},
 	} {
-		obj := appendResponse(nil, &env, env.requestID.Raw, "knode", r)
+		obj := appendResponse(nil, &env, env.requestID.Raw, `"knode"`, r)
 		want, err := sjson.SetRawBytes(append([]byte(nil), obj...), "room", []byte(env.requestID.Raw))
 		if err != nil {
 			t.Fatal(err)

@@ -139,7 +139,8 @@ type response struct {
 }
 
 // appendResponse appends the response envelope of spec section 5.2 (success) or 6.2
-// (error) to dst, in Kuzzle's key order, without `room`. requestID is a raw JSON string.
+// (error) to dst, in Kuzzle's key order, without `room`. requestID and node are raw JSON
+// strings.
 func appendResponse(dst []byte, env *envelope, requestID, node string, r response) []byte {
 	dst = append(dst, `{"action":`...)
 	dst = appendRawOrNull(dst, env.action)
@@ -161,7 +162,7 @@ func appendResponse(dst []byte, env *envelope, requestID, node string, r respons
 		dst = append(dst, env.index.Raw...)
 	}
 	dst = append(dst, `,"node":`...)
-	dst = appendString(dst, node)
+	dst = append(dst, node...)
 	dst = append(dst, `,"requestId":`...)
 	dst = append(dst, requestID...)
 	dst = append(dst, `,"result":`...)

@@ -103,11 +103,12 @@ func (c Config) withDefaults() Config {
 // Server serves Kuzzle's WebSocket protocol: it upgrades connections, reads requests and
 // answers them, and hands realtime requests to the room engine.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	poll    *netpoll.Poller
-	rooms   *room.Engine
-	started time.Time
+	cfg      Config
+	log      *slog.Logger
+	poll     *netpoll.Poller
+	nodeJSON string // cfg.Node as a JSON string, encoded once for every response
+	rooms    *room.Engine
+	started  time.Time
 
 	mu          sync.Mutex     // guards httpServers
 	httpServers []*http.Server // metrics and pprof listeners, closed by Shutdown
@@ -129,7 +130,7 @@ var (
 // NewServer creates a server and its worker pool. It listens on nothing until Listen.
 func NewServer(cfg Config) (*Server, error) {
 	cfg = cfg.withDefaults()
-	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now()}
+	s := &Server{cfg: cfg, log: cfg.Logger, started: time.Now(), nodeJSON: string(appendString(nil, cfg.Node))}
 	p, err := netpoll.New(netpoll.Config{
 		Workers:         cfg.Workers,
 		MaxConns:        cfg.MaxConns,
