@@ -1,214 +1,123 @@
 package main
 
 import (
-	"runtime"
-	"sort"
-	"strconv"
-	"time"
-
-	"github.com/gobwas/ws"
+	"github.com/google/uuid"
 	"github.com/kuzzlews/kuzzlews/frame"
+	"github.com/kuzzlews/kuzzlews/kuzzle"
 	"github.com/kuzzlews/kuzzlews/room"
-	"github.com/tidwall/gjson"
 )
 
-// action runs one API action for a client and returns its result (raw JSON) or error.
-type action func(s *Server, cl *client, env *envelope) response
+// transport is where a session's frames go: a WebSocket client, or a recorder in tests.
+// Send must not block and may be called from any goroutine; f is shared (a notification
+// frame goes to many transports) and must not be modified.
+type transport interface {
+	Send(f []byte)
+	room.Subscriber
+}
 
-// controllers maps controller and action names to their implementation. It is filled once,
-// in init, and only read afterwards.
-var controllers = map[string]map[string]action{}
+// session is one client of Kuzzle's API: the request pipeline's state for a connection.
+// handle runs on the connection's turn (one message at a time); close runs once, when the
+// connection closes.
+type session struct {
+	s    *Server
+	out  transport
+	rate rateWindow
+	rc   *room.Conn // the connection in the room engine; nil until first used
+}
 
-func init() {
-	controllers["server"] = map[string]action{
-		"now":         serverNow,
-		"info":        serverInfo,
-		"healthCheck": serverHealthCheck,
-		"publicApi":   serverPublicAPI,
-	}
-	controllers["auth"] = map[string]action{
-		"checkToken":     authCheckToken,
-		"getCurrentUser": authGetCurrentUser,
+// handle runs one client message through Kuzzle's pipeline and queues the frame that
+// answers it, if any. msg is only valid during the call.
+func (ses *session) handle(msg []byte) {
+	if f := ses.process(msg); f != nil {
+		ses.out.Send(f)
 	}
 }
 
-// handleMessage runs one client message through Kuzzle's pipeline and queues the frame
-// that answers it, if any. msg is only valid during the call.
-func (cl *client) handleMessage(msg []byte) {
-	if f := cl.process(msg); f != nil {
-		cl.send(f)
+// close releases what the session holds: its subscriptions leave their rooms ("user out"
+// notifications go out).
+func (ses *session) close() {
+	if ses.rc != nil {
+		ses.s.rooms.Disconnect(ses.rc)
 	}
 }
 
-// process runs msg through Kuzzle's pipeline (spec section 1.1) and returns the frame
-// that answers it, or nil: empty messages are ignored, the rate limit applies, the
-// message is parsed, `{"p":1}` gets `{"p":2}`, a request is executed and its response
-// carries `room` = requestId. Notifications the request causes are queued before it
-// returns, so they precede the response (spec section 4).
-func (cl *client) process(msg []byte) []byte {
+// process runs msg through Kuzzle's pipeline (Kuzzle 2.56 lib/core/network/protocols/
+// websocket.ts onMessage, then lib/api/funnel.js) and returns the frame that answers
+// it, or nil: empty messages are ignored, the rate limit applies, the message is parsed,
+// `{"p":1}` gets `{"p":2}`, a request is executed and its response carries `room` =
+// requestId. Notifications the request causes are queued before it returns, so they
+// precede the response, as in Kuzzle.
+func (ses *session) process(msg []byte) []byte {
 	if len(msg) == 0 {
 		return nil
 	}
-	s := cl.s
-	if s.cfg.RateLimit > 0 && !cl.rate.allow(s.poll.Now().Unix(), s.cfg.RateLimit) {
-		return s.roomless(room.NewError("network.websocket.ratelimit_exceeded"), "")
+	s := ses.s
+	var r kuzzle.Request
+	if s.cfg.RateLimit > 0 && !ses.rate.allow(s.poll.Now().Unix(), s.cfg.RateLimit) {
+		r.RequestID = `"` + uuid.NewString() + `"`
+		return s.roomless(&r, kuzzle.ErrRateLimitExceeded.New())
 	}
-	var env envelope
-	if ce := parseEnvelope(msg, &env); ce != nil {
-		return s.roomless(ce.err, ce.requestID.Raw)
+	if e := kuzzle.ParseRequest(msg, s.cfg.MaxJSONDepth, &r); e != nil {
+		return s.roomless(&r, e)
 	}
-	if env.isAppPing() {
+	if r.IsAppPing() {
 		return appPong
 	}
-	requestID := env.requestID.Raw
-	if !present(env.requestID) {
-		requestID = newRequestID()
-	}
-	env.requestIDRaw = requestID
-	r := s.execute(cl, &env)
-	// Build the response after Headroom bytes of a buffer sized for it, inject room and
+	result, err := s.execute(ses, &r)
+	e := kuzzle.AsError(err)
+	// Build the response after Headroom bytes of a buffer sized for it, set room and
 	// frame it in place: one allocation per response.
-	buf := make([]byte, frame.Headroom, frame.Headroom+responseSizeHint(&env, requestID, r))
-	buf = appendResponse(buf, &env, requestID, s.nodeJSON, r)
-	buf = appendRoom(buf, requestID)
-	return frame.Seal(buf, ws.OpText)
-}
-
-// responseSizeHint estimates the encoded size of a response, so that building it
-// rarely reallocates.
-func responseSizeHint(env *envelope, requestID string, r response) int {
-	n := 160 + 2*len(requestID) + len(env.action.Raw) + len(env.controller.Raw) +
-		len(env.index.Raw) + len(env.collection.Raw) + len(env.volatile.Raw) + len(r.result)
-	if r.err != nil {
-		n += 96 + len(r.err.Message) + 4*len(r.err.Props)
-		for _, p := range r.err.Props {
-			n += len(p)
-		}
-	}
-	return n
+	buf := make([]byte, frame.Headroom, frame.Headroom+kuzzle.ResponseSize(&r, s.nodeJSON, result, e))
+	buf = kuzzle.AppendResponse(buf, &r, s.nodeJSON, result, e)
+	buf = kuzzle.AppendRoom(buf, r.RequestID)
+	return frame.Seal(buf, frame.OpText)
 }
 
 // execute checks the controller and action and runs the action.
-func (s *Server) execute(cl *client, env *envelope) response {
+func (s *Server) execute(ses *session, r *kuzzle.Request) ([]byte, error) {
 	if s.shuttingDown.Load() {
-		return response{err: room.NewError("network.entrypoint.shutting_down")}
+		return nil, kuzzle.ErrShuttingDown.New()
 	}
-	if !present(env.controller) || env.controller.Str == "" {
-		return response{err: room.NewError("api.assert.missing_argument", "controller")}
+	controller, action := r.ControllerName(), r.ActionName()
+	if controller == "" {
+		return nil, kuzzle.ErrMissingArgument.New("controller")
 	}
-	if !present(env.action) || env.action.Str == "" {
-		return response{err: room.NewError("api.assert.missing_argument", "action")}
+	if action == "" {
+		return nil, kuzzle.ErrMissingArgument.New("action")
 	}
-	actions, ok := controllers[env.controller.Str]
+	actions, ok := controllers[controller]
 	if !ok {
-		return response{err: room.NewError("api.process.controller_not_found", env.controller.Str)}
+		return nil, kuzzle.ErrControllerNotFound.New(controller)
 	}
-	run, ok := actions[env.action.Str]
+	a, ok := actions[action]
 	if !ok {
-		return response{err: room.NewError("api.process.action_not_found", env.controller.Str, env.action.Str)}
+		return nil, kuzzle.ErrActionNotFound.New(controller, action)
 	}
-	return run(s, cl, env)
+	return a.run(&call{s: s, ses: ses, req: r})
 }
 
-// roomless returns a room-less error frame (spec section 6.3): action and controller
-// null, a fresh requestId unless the client's could be read, no `room`.
-func (s *Server) roomless(e *room.Error, rawRequestID string) []byte {
-	if rawRequestID == "" {
-		rawRequestID = newRequestID()
+// roomless returns a room-less error frame (Kuzzle's wsSendError): action and controller
+// null, r's requestId (the client's when it could be read, else a fresh one), no `room`:
+// the client cannot route it.
+func (s *Server) roomless(r *kuzzle.Request, e *kuzzle.Error) []byte {
+	empty := kuzzle.Request{RequestID: r.RequestID}
+	buf := make([]byte, frame.Headroom, frame.Headroom+kuzzle.ResponseSize(&empty, s.nodeJSON, nil, e))
+	buf = kuzzle.AppendResponse(buf, &empty, s.nodeJSON, nil, e)
+	return frame.Seal(buf, frame.OpText)
+}
+
+// rateWindow counts a connection's messages in the current second (Kuzzle's
+// limits.requestsRate applied per socket by the WebSocket entry point).
+type rateWindow struct {
+	second int64
+	count  int32
+}
+
+// allow counts one message at unix second now and reports whether it is within limit.
+func (w *rateWindow) allow(now int64, limit int) bool {
+	if now != w.second {
+		w.second, w.count = now, 0
 	}
-	var env envelope
-	payload := appendResponse(nil, &env, rawRequestID, s.nodeJSON, response{err: e})
-	return encodeText(payload)
-}
-
-// serverNow answers server:now: {"now": <epoch ms>}.
-func serverNow(*Server, *client, *envelope) response {
-	b := append(make([]byte, 0, 24), `{"now":`...)
-	b = strconv.AppendInt(b, time.Now().UnixMilli(), 10)
-	return response{result: append(b, '}')}
-}
-
-// serverHealthCheck answers server:healthCheck. kuzzlews has no storage services to
-// report on, so services is empty and the status is green while it serves.
-func serverHealthCheck(*Server, *client, *envelope) response {
-	return response{result: []byte(`{"services":{},"status":"green"}`)}
-}
-
-// serverPublicAPI answers server:publicApi: every controller and action this server
-// implements, in Kuzzle's shape (no HTTP routes: WebSocket only).
-func serverPublicAPI(*Server, *client, *envelope) response {
-	return response{result: appendRoutes(nil)}
-}
-
-func appendRoutes(b []byte) []byte {
-	names := make([]string, 0, len(controllers))
-	for c := range controllers {
-		names = append(names, c)
-	}
-	sort.Strings(names)
-	b = append(b, '{')
-	for i, c := range names {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendString(b, c)
-		b = append(b, ":{"...)
-		actions := make([]string, 0, len(controllers[c]))
-		for a := range controllers[c] {
-			actions = append(actions, a)
-		}
-		sort.Strings(actions)
-		for j, a := range actions {
-			if j > 0 {
-				b = append(b, ',')
-			}
-			b = appendString(b, a)
-			b = append(b, `:{"action":`...)
-			b = appendString(b, a)
-			b = append(b, `,"controller":`...)
-			b = appendString(b, c)
-			b = append(b, `,"http":[]}`...)
-		}
-		b = append(b, '}')
-	}
-	return append(b, '}')
-}
-
-// serverInfo answers server:info with what kuzzlews knows of itself, in the shape of
-// Kuzzle's serverInfo (spec section 9).
-func serverInfo(s *Server, _ *client, _ *envelope) response {
-	var ms runtime.MemStats
-	runtime.ReadMemStats(&ms)
-	st := s.poll.Stats()
-	b := []byte(`{"serverInfo":{"kuzzle":{"api":{"routes":`)
-	b = appendRoutes(b)
-	b = append(b, `},"application":{},"memoryUsed":`...)
-	b = strconv.AppendUint(b, ms.Sys, 10)
-	b = append(b, `,"nodeVersion":`...)
-	b = appendString(b, runtime.Version())
-	b = append(b, `,"plugins":{},"system":{"cpus":`...)
-	b = strconv.AppendInt(b, int64(runtime.NumCPU()), 10)
-	b = append(b, `,"connections":`...)
-	b = strconv.AppendInt(b, st.Conns, 10)
-	b = append(b, `},"uptime":`...)
-	b = appendString(b, strconv.FormatInt(int64(time.Since(s.started)/time.Second), 10)+"s")
-	b = append(b, `,"version":`...)
-	b = appendString(b, "kuzzlews "+version)
-	b = append(b, `},"services":{}}}`...)
-	return response{result: b}
-}
-
-// authCheckToken answers auth:checkToken (spec section 9). kuzzlews serves anonymous
-// users only: no token means the anonymous user, any token is invalid.
-func authCheckToken(_ *Server, _ *client, env *envelope) response {
-	token := env.body.Get("token")
-	if !present(token) || (token.Type == gjson.String && token.Str == "") {
-		return response{result: []byte(`{"expiresAt":null,"kuid":"-1","valid":true}`)}
-	}
-	return response{result: []byte(`{"state":"Invalid token.","valid":false}`)}
-}
-
-// authGetCurrentUser answers auth:getCurrentUser for the anonymous user.
-func authGetCurrentUser(*Server, *client, *envelope) response {
-	return response{result: []byte(`{"_id":"-1","_source":{"profileIds":["anonymous"]},"strategies":[]}`)}
+	w.count++
+	return int(w.count) <= limit
 }

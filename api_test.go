@@ -7,12 +7,13 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gobwas/ws"
-	"github.com/kuzzlews/kuzzlews/room"
+	"github.com/tidwall/gjson"
 	"github.com/tidwall/sjson"
 )
 
@@ -306,22 +307,118 @@ func TestMetricsEndpoint(t *testing.T) {
 	}
 }
 
-// appendRoom must produce exactly what sjson produces for a new root key.
-func TestAppendRoomMatchesSjson(t *testing.T) {
-	var env envelope
-	parseEnvelope([]byte(`{"controller":"server","action":"now","requestId":"a\"b","volatile":{"x":[1,{"y":"}"}]}}`), &env)
-	for _, r := range []response{
-		{result: []byte(`{"now":1}`)},
-		{err: room.NewError("api.process.controller_not_found", "nope")},
+// recorder is a transport that keeps every frame's payload: the request pipeline runs
+// on it without sockets or a poller.
+type recorder struct {
+	mu     sync.Mutex
+	frames [][]byte
+}
+
+func (r *recorder) Send(f []byte) {
+	h, err := ws.ReadHeader(bytes.NewReader(f))
+	if err != nil {
+		panic(err)
+	}
+	r.mu.Lock()
+	r.frames = append(r.frames, f[len(f)-int(h.Length):])
+	r.mu.Unlock()
+}
+
+func (r *recorder) Deliver(f []byte) { r.Send(f) }
+
+// take returns the payloads sent since the last call.
+func (r *recorder) take() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]string, len(r.frames))
+	for i, f := range r.frames {
+		out[i] = string(f)
+	}
+	r.frames = nil
+	return out
+}
+
+// newSession returns a session of a server that has no poller (no sockets, no epoll).
+func newSession(t *testing.T, cfg Config) (*session, *recorder) {
+	t.Helper()
+	cfg.Node = "knode-test"
+	cfg = cfg.withDefaults()
+	s := newServer(cfg)
+	s.rooms = newRooms(cfg, nil)
+	rec := &recorder{}
+	return &session{s: s, out: rec}, rec
+}
+
+// The pipeline sets room exactly where sjson would, for success and error responses.
+func TestResponseRoomMatchesSjson(t *testing.T) {
+	ses, rec := newSession(t, Config{})
+	for _, msg := range []string{
+		`{"controller":"server","action":"healthCheck","requestId":"a\"b","volatile":{"x":[1,{"y":"}"}]}}`,
+		`{"controller":"nope","action":"x","requestId":"r","index":"i","collection":"c"}`,
+		`{"controller":"realtime","action":"count","body":{"roomId":"x"}}`,
 	} {
-		obj := appendResponse(nil, &env, env.requestID.Raw, `"knode"`, r)
-		want, err := sjson.SetRawBytes(append([]byte(nil), obj...), "room", []byte(env.requestID.Raw))
+		ses.handle([]byte(msg))
+		got := rec.take()
+		if len(got) != 1 {
+			t.Fatalf("%s: %d frames", msg, len(got))
+		}
+		roomRaw := gjson.Get(got[0], "room").Raw
+		without, err := sjson.Delete(got[0], "room")
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := appendRoom(obj, env.requestID.Raw); string(got) != string(want) {
-			t.Fatalf("appendRoom:\n got %s\nwant %s", got, want)
+		want, err := sjson.SetRaw(without, "room", roomRaw)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if got[0] != want || roomRaw != gjson.Get(got[0], "requestId").Raw {
+			t.Errorf("%s:\ngot  %s\nwant %s", msg, got[0], want)
+		}
+	}
+}
+
+// The realtime controller through the pipeline, without a poller: subscribe, publish
+// (the notification precedes the response), validate, list and an unknown action.
+func TestPipelineRealtime(t *testing.T) {
+	ses, rec := newSession(t, Config{})
+	ses.handle([]byte(`{"controller":"realtime","action":"subscribe","index":"i","collection":"c","body":{"equals":{"a":1}},"requestId":"s"}`))
+	sub := rec.take()
+	if len(sub) != 1 || gjson.Get(sub[0], "status").Int() != 200 {
+		t.Fatalf("subscribe: %q", sub)
+	}
+	roomID := gjson.Get(sub[0], "result.roomId").Str
+	ses.handle([]byte(`{"controller":"realtime","action":"publish","index":"i","collection":"c","body":{"a":1},"requestId":"p"}`))
+	pub := rec.take()
+	if len(pub) != 2 || gjson.Get(pub[0], "type").Str != "document" || gjson.Get(pub[0], "room").Str != roomID+"-311" ||
+		gjson.Get(pub[1], "result.published").Bool() != true || gjson.Get(pub[1], "room").Str != "p" {
+		t.Fatalf("publish: %q", pub)
+	}
+	for _, tt := range []struct {
+		msg, result, errID string
+	}{
+		{msg: `{"controller":"realtime","action":"validate","index":"i","collection":"c","body":{}}`, result: `{"errorMessages":{},"valid":true}`},
+		{msg: `{"controller":"realtime","action":"validate","index":"i","collection":"c"}`, errID: "api.assert.body_required"},
+		{msg: `{"controller":"realtime","action":"validate","collection":"c","body":{}}`, errID: "api.assert.missing_argument"},
+		{msg: `{"controller":"realtime","action":"list"}`, result: `{"i":{"c":{"` + roomID + `":1}}}`},
+		{msg: `{"controller":"realtime","action":"nope"}`, errID: "api.process.action_not_found"},
+		{msg: `{"controller":"realtime","action":"subscribe","index":"i","collection":"c"}`, errID: "api.assert.body_required"},
+		{msg: `{"controller":"realtime","action":"unsubscribe","body":{"roomId":"nope"}}`, errID: "core.realtime.not_subscribed"},
+	} {
+		ses.handle([]byte(tt.msg))
+		got := rec.take()
+		if len(got) != 1 {
+			t.Fatalf("%s: %d frames", tt.msg, len(got))
+		}
+		if r := gjson.Get(got[0], "result").Raw; tt.result != "" && r != tt.result {
+			t.Errorf("%s: result %s, want %s", tt.msg, r, tt.result)
+		}
+		if id := gjson.Get(got[0], "error.id").Str; id != tt.errID {
+			t.Errorf("%s: error %q, want %q", tt.msg, id, tt.errID)
+		}
+	}
+	ses.close()
+	if n := ses.s.rooms.Rooms(); n != 0 {
+		t.Errorf("%d rooms after close", n)
 	}
 }
 

@@ -7,20 +7,20 @@ import (
 )
 
 // BenchmarkDispatchServerNow measures one server:now request from message bytes to the
-// response frame: envelope read with gjson, dispatch, response built, room injected with
-// sjson, frame encoded. Socket I/O is not included.
+// response frame: envelope read with gjson, dispatch, response built, room
+// appended, frame encoded. Socket I/O is not included.
 func BenchmarkDispatchServerNow(b *testing.B) {
 	s, err := NewServer(Config{Logger: discardLogger()})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer s.Shutdown(0)
-	cl := &client{s: s}
+	ses := &session{s: s, out: &recorder{}}
 	msg := []byte(`{"action":"now","controller":"server","requestId":"09aed01c-b9b5-4820-ac8a-74f372b25e2a","volatile":{"sdkInstanceId":"c8cbce7d-0e46-4104-96dd-67b66d6c4e48","sdkName":"js@7.17.1-beta.1"}}`)
 	b.ReportAllocs()
 	b.SetBytes(int64(len(msg)))
 	for b.Loop() {
-		if f := cl.process(msg); len(f) == 0 {
+		if f := ses.process(msg); len(f) == 0 {
 			b.Fatal("no response")
 		}
 	}

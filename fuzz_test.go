@@ -14,18 +14,20 @@ func FuzzEnvelope(f *testing.F) {
 		`{"controller":"auth","action":"checkToken","body":{"token":null}}`,
 		`{"controller":"server","action":"now","requestId":"a\"b\\u0000"}`,
 		`{"controller":"server","action":"nope","index":"i","collection":"c"}`,
-		`{"a":1}garbage`, "{\"controller\":\"\xff\"}",
+		`{"a":1}garbage`, "{\"controller\":\"\xff\"}", `{"requestId":123}`, `[[[[[[[[`,
+		`{"controller":"realtime","action":"subscribe","index":"i","collection":"c","body":{"equals":{"a":1}}}`,
+		`{"controller":"realtime","action":"publish","index":"i","collection":"c","body":{"a":1}}`,
 	} {
 		f.Add([]byte(seed))
 	}
-	s, err := NewServer(Config{Logger: discardLogger()})
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { s.Shutdown(0) })
-	cl := &client{s: s}
+	cfg := Config{Logger: discardLogger()}.withDefaults()
+	s := newServer(cfg)
+	s.rooms = newRooms(cfg, nil)
+	rec := &recorder{}
+	ses := &session{s: s, out: rec}
 	f.Fuzz(func(t *testing.T, msg []byte) {
-		out := cl.process(msg)
+		rec.take() // notifications of earlier inputs
+		out := ses.process(msg)
 		if len(msg) == 0 {
 			if out != nil {
 				t.Fatalf("answered an empty message: %q", out)

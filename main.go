@@ -6,12 +6,14 @@
 //
 // It listens on -host:-port (default :7513), logs with log/slog to stderr, and on SIGINT or
 // SIGTERM closes every client with close code 1001, flushes within -shutdown-timeout and
-// exits 0.
+// exits 0. Exit codes: 0 after a clean stop, 1 when it cannot start, 2 for bad flags.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/signal"
@@ -19,71 +21,81 @@ import (
 	"time"
 )
 
-// version is reported by server:info.
-const version = "0.1.0"
-
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
-// run parses args, serves until a signal, and returns the exit code.
-func run(args []string) int {
+// options are the command's settings that are not the server's Config.
+type options struct {
+	logLevel, metricsAddr, pprofAddr string
+	shutdownTimeout                  time.Duration
+	version                          bool
+}
+
+// flags declares every flag of the command on a new flag set, writing into cfg and o.
+func flags(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("kuzzlews", flag.ContinueOnError)
-	var cfg Config
-	var logLevel, metricsAddr, pprofAddr string
-	var shutdownTimeout time.Duration
+	fs.SetOutput(stderr)
 	fs.StringVar(&cfg.Host, "host", "", "address to listen on (empty: every IPv4 interface)")
-	fs.IntVar(&cfg.Port, "port", 7513, "TCP port to listen on")
-	fs.IntVar(&cfg.Workers, "workers", 0, "worker goroutines (0: 2 x GOMAXPROCS)")
+	fs.IntVar(&cfg.Port, "port", DefaultPort, "TCP port to listen on (0: any free port)")
+	fs.IntVar(&cfg.Workers, "workers", 0, "worker goroutines (0: 2 x GOMAXPROCS, at least 4)")
 	fs.IntVar(&cfg.MaxConns, "max-conns", 0, "largest number of open connections (0: file-descriptor limit - 64)")
-	fs.IntVar(&cfg.MaxMessageSize, "max-message-size", 1<<20, "largest client message in bytes; larger ones close the connection with 1009")
-	fs.IntVar(&cfg.MaxHandshakeBytes, "max-handshake-bytes", 8<<10, "largest upgrade request in bytes (HTTP 431 past it)")
-	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", 10*time.Second, "time allowed to complete the upgrade request (HTTP 408 past it)")
-	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", 60*time.Second, "close connections silent for that long, with 1001 (negative: never)")
-	fs.IntVar(&cfg.MaxQueuedBytes, "max-queued-bytes", 4<<20, "bytes waiting to be written to one client before it is closed with 1011")
+	fs.IntVar(&cfg.MaxMessageSize, "max-message-size", DefaultMaxMessageSize, "largest client message in bytes; larger ones close the connection with 1009 (0: the default)")
+	fs.IntVar(&cfg.MaxHandshakeBytes, "max-handshake-bytes", DefaultMaxHandshakeBytes, "largest upgrade request in bytes, HTTP 431 past it (0: the default)")
+	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", DefaultHandshakeTimeout, "time allowed to complete the upgrade request, HTTP 408 past it (0: the default)")
+	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close connections silent for that long, with 1001 (0: the default; negative: never)")
+	fs.IntVar(&cfg.MaxQueuedBytes, "max-queued-bytes", DefaultMaxQueuedBytes, "bytes waiting to be written to one client before it is closed with 1011 (0: the default)")
 	fs.IntVar(&cfg.RateLimit, "rate-limit", 0, "messages per second per connection (0: unlimited)")
-	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", 5*time.Second, "time a closing connection gets to flush and see the client close")
-	fs.IntVar(&cfg.MaxConditions, "max-conditions", 100, "largest number of conditions in a subscription filter after normalization (negative: no limit)")
-	fs.IntVar(&cfg.MaxRooms, "max-rooms", 1_000_000, "largest number of distinct rooms (negative: no limit)")
-	fs.StringVar(&cfg.Node, "node", "", "node id in responses and notifications (default knode-kuzzlews-<pid>)")
-	fs.DurationVar(&shutdownTimeout, "shutdown-timeout", 10*time.Second, "time given to clients to close on SIGINT/SIGTERM")
-	fs.StringVar(&metricsAddr, "metrics", "", "serve Prometheus metrics on this address at /metrics, e.g. 127.0.0.1:9513 (empty: off)")
-	fs.StringVar(&pprofAddr, "pprof", "", "serve net/http/pprof on this address at /debug/pprof/ (empty: off)")
-	fs.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", DefaultCloseTimeout, "time a closing connection gets to flush and see the client close (0: the default)")
+	fs.IntVar(&cfg.MaxConditions, "max-conditions", DefaultMaxConditions, "largest number of conditions in a subscription filter after normalization (0: the default; negative: no limit)")
+	fs.IntVar(&cfg.MaxRooms, "max-rooms", DefaultMaxRooms, "largest number of distinct rooms (0: the default; negative: no limit)")
+	fs.IntVar(&cfg.MaxJSONDepth, "max-json-depth", DefaultMaxJSONDepth, "deepest nesting of arrays and objects in a request (0: the default)")
+	fs.StringVar(&cfg.Node, "node", "", "node id in responses and notifications (empty: knode-kuzzlews-<pid>)")
+	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "time given to clients to close on SIGINT/SIGTERM (0: close at once)")
+	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus metrics on this address at /metrics, e.g. 127.0.0.1:9513 (empty: off)")
+	fs.StringVar(&o.pprofAddr, "pprof", "", "serve net/http/pprof on this address at /debug/pprof/ (empty: off)")
+	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: kuzzlews [flags]\n\nServes Kuzzle's WebSocket protocol and realtime engine.\n\nFlags:\n")
 		fs.PrintDefaults()
 	}
+	return fs
+}
+
+// run parses args, serves until a signal, and returns the exit code.
+func run(args []string, stdout, stderr io.Writer) int {
+	var cfg Config
+	var o options
+	fs := flags(&cfg, &o, stderr)
 	if err := fs.Parse(args); err != nil {
-		if err == flag.ErrHelp {
+		if errors.Is(err, flag.ErrHelp) {
 			return 0
 		}
 		return 2
 	}
-	for name, v := range map[string]int{
-		"-port": cfg.Port, "-workers": cfg.Workers, "-max-conns": cfg.MaxConns,
-		"-max-message-size": cfg.MaxMessageSize, "-max-handshake-bytes": cfg.MaxHandshakeBytes,
-		"-max-queued-bytes": cfg.MaxQueuedBytes, "-rate-limit": cfg.RateLimit,
-	} {
-		if v < 0 || (name == "-port" && v > 65535) {
-			fmt.Fprintf(os.Stderr, "kuzzlews: %s %d: out of range\n", name, v)
-			return 2
-		}
-	}
-	for name, d := range map[string]time.Duration{
-		"-handshake-timeout": cfg.HandshakeTimeout, "-close-timeout": cfg.CloseTimeout, "-shutdown-timeout": shutdownTimeout,
-	} {
-		if d < 0 {
-			fmt.Fprintf(os.Stderr, "kuzzlews: %s %v: must not be negative\n", name, d)
-			return 2
-		}
-	}
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-		fmt.Fprintf(os.Stderr, "kuzzlews: -log-level: %v\n", err)
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "kuzzlews: unexpected argument %q (flags only; see -h)\n", fs.Arg(0))
 		return 2
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	if o.version {
+		fmt.Fprintf(stdout, "kuzzlews %s\n", version)
+		return 0
+	}
+	if err := cfg.validate(); err != nil {
+		fmt.Fprintf(stderr, "kuzzlews: %v\n", err)
+		return 2
+	}
+	if o.shutdownTimeout < 0 {
+		fmt.Fprintf(stderr, "kuzzlews: -shutdown-timeout %v: must not be negative\n", o.shutdownTimeout)
+		return 2
+	}
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		fmt.Fprintf(stderr, "kuzzlews: -log-level: %v\n", err)
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	cfg.Logger = log
 
 	s, err := NewServer(cfg)
@@ -95,17 +107,17 @@ func run(args []string) int {
 		log.Error("cannot listen", "err", err)
 		return 1
 	}
-	log.Info("listening", "addr", s.Addr().String(), "node", s.cfg.Node)
-	if metricsAddr != "" {
-		addr, err := s.serveMetrics(metricsAddr)
+	log.Info("listening", "addr", s.Addr().String(), "node", s.cfg.Node, "version", version)
+	if o.metricsAddr != "" {
+		addr, err := s.serveMetrics(o.metricsAddr)
 		if err != nil {
 			log.Error("cannot serve metrics", "err", err)
 			return 1
 		}
 		log.Info("metrics", "addr", addr.String()+"/metrics")
 	}
-	if pprofAddr != "" {
-		addr, err := s.servePprof(pprofAddr)
+	if o.pprofAddr != "" {
+		addr, err := s.servePprof(o.pprofAddr)
 		if err != nil {
 			log.Error("cannot serve pprof", "err", err)
 			return 1
@@ -117,7 +129,7 @@ func run(args []string) int {
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	got := <-sig
 	log.Info("shutting down", "signal", got.String())
-	forced := s.Shutdown(shutdownTimeout)
+	forced := s.Shutdown(o.shutdownTimeout)
 	log.Info("stopped", "forced_closes", forced)
 	return 0
 }

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
 	"net"
 	"net/http"
 	"net/http/pprof"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -57,24 +55,4 @@ func (s *Server) servePprof(addr string) (net.Addr, error) {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	return s.serveHTTP(addr, mux)
-}
-
-// serveHTTP serves h on addr in the background with an ordinary net/http server: these
-// endpoints are scraped rarely, so they do not go through the epoll loop. Shutdown closes
-// it.
-func (s *Server) serveHTTP(addr string, h http.Handler) (net.Addr, error) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		return nil, err
-	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second}
-	s.mu.Lock()
-	s.httpServers = append(s.httpServers, srv)
-	s.mu.Unlock()
-	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			s.log.Error("http server stopped", "addr", addr, "err", err)
-		}
-	}()
-	return ln.Addr(), nil
 }

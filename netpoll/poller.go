@@ -65,6 +65,14 @@ type Config struct {
 	Logger *slog.Logger
 }
 
+// Defaults of Config, also used by the server's flags.
+const (
+	// DefaultMaxQueuedBytes bounds the bytes waiting to be written to one connection.
+	DefaultMaxQueuedBytes = 4 << 20
+	// DefaultCloseTimeout is the time a closing connection gets to flush and see the FIN.
+	DefaultCloseTimeout = 5 * time.Second
+)
+
 func (c Config) withDefaults() Config {
 	if c.Workers <= 0 {
 		c.Workers = max(4, 2*runtime.GOMAXPROCS(0))
@@ -87,13 +95,13 @@ func (c Config) withDefaults() Config {
 		c.ReadBudget = 4 * c.ReadBufferSize
 	}
 	if c.MaxQueuedBytes <= 0 {
-		c.MaxQueuedBytes = 4 << 20
+		c.MaxQueuedBytes = DefaultMaxQueuedBytes
 	}
 	if c.MaxPendingBytes <= 0 {
 		c.MaxPendingBytes = 2 << 20
 	}
 	if c.CloseTimeout <= 0 {
-		c.CloseTimeout = 5 * time.Second
+		c.CloseTimeout = DefaultCloseTimeout
 	}
 	if c.SweepInterval <= 0 {
 		c.SweepInterval = time.Second

@@ -1,6 +1,7 @@
 package room
 
 import (
+	"errors"
 	"strings"
 	"testing"
 
@@ -373,34 +374,8 @@ func TestCountAndList(t *testing.T) {
 		t.Errorf("count = %s", got)
 	}
 	want := `{"i\"x":{"col":{"` + r3 + `":1}},"idx":{"a.b":{"` + r2 + `":1},"col":{"` + r1 + `":2}}}`
-	if got := do(t, e, "list", &Request{}); got != want {
+	if got := do(t, e, "list", req(t, nil, `{}`)); got != want {
 		t.Errorf("list:\ngot  %s\nwant %s", got, want)
-	}
-}
-
-func TestValidate(t *testing.T) {
-	e := newTestEngine(t, Config{})
-	c := e.Connect("c", &fakeSub{})
-	if got := do(t, e, "validate", req(t, c, `{"index":"idx","collection":"col","body":{"a":1}}`)); got != `{"errorMessages":{},"valid":true}` {
-		t.Errorf("validate = %s", got)
-	}
-	for envelope, id := range map[string]string{
-		`{"index":"idx","collection":"col"}`: "api.assert.body_required",
-		`{"collection":"col"}`:               "api.assert.body_required",
-		`{"collection":"col","body":{}}`:     "api.assert.missing_argument",
-		`{"index":"idx","body":{}}`:          "api.assert.missing_argument",
-	} {
-		if ke := doErr(t, e, "validate", req(t, c, envelope)); ke.ID != id {
-			t.Errorf("%s: %s, want %s", envelope, ke.ID, id)
-		}
-	}
-}
-
-func TestUnknownAction(t *testing.T) {
-	e := newTestEngine(t, Config{})
-	ke := doErr(t, e, "nope", &Request{})
-	if ke.ID != "api.process.action_not_found" || ke.Status != 404 || ke.Message != `API action "realtime":"nope" not found` {
-		t.Errorf("got %+v", ke)
 	}
 }
 
@@ -426,12 +401,10 @@ func TestDisconnect(t *testing.T) {
 	e.Disconnect(b) // no-op
 
 	// A closed connection cannot subscribe again (the request raced with the close).
-	res, err := e.Subscribe(req(t, b, sub+`}`))
-	if res != nil || err != nil {
-		t.Errorf("subscribe after disconnect: %s %v, want nil nil", res, err)
+	if res, err := handle(e, "subscribe", req(t, b, sub+`}`)); !errors.Is(err, ErrDisconnected) {
+		t.Errorf("subscribe after disconnect: %s %v, want ErrDisconnected", res, err)
 	}
-	res, err = e.Subscribe(req(t, b, `{"index":"new","collection":"col","body":{}}`))
-	if res != nil || err != nil || e.Rooms() != 1 {
+	if res, err := handle(e, "subscribe", req(t, b, `{"index":"new","collection":"col","body":{}}`)); !errors.Is(err, ErrDisconnected) || e.Rooms() != 1 {
 		t.Errorf("subscribe to a new room after disconnect: %s %v, rooms %d", res, err, e.Rooms())
 	}
 	e.Disconnect(a)

@@ -1,15 +1,16 @@
 package room_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
+	"github.com/kuzzlews/kuzzlews/kuzzle"
 	"github.com/kuzzlews/kuzzlews/room"
-	"github.com/tidwall/gjson"
 )
 
 // roomID is replaced by <roomId> in the printed output: its value belongs to the
-// filter engine (spec section 7.2), not to this example.
+// filter engine (a hash of the normalized filter), not to this example.
 var roomID string
 
 func show(b []byte) string {
@@ -32,34 +33,28 @@ func ExampleEngine() {
 	a := eng.Connect("conn-a", printer{"A"})
 	b := eng.Connect("conn-b", printer{"B"})
 
-	res, err := eng.Handle("subscribe", &room.Request{
-		Conn:       a,
-		Index:      []byte(`"idx"`),
-		Collection: []byte(`"col"`),
-		Body:       []byte(`{"equals":{"foo":"bar"}}`),
-	})
-	roomID = gjson.GetBytes(res, "roomId").Str
-	fmt.Printf("subscribe: %s %v\n", show(res), err)
+	res, err := eng.Subscribe(a, "idx", "col", []byte(`{"equals":{"foo":"bar"}}`), room.Options{})
+	roomID = res.RoomID
+	fmt.Printf("subscribe: %s %s %v\n", show([]byte(res.RoomID)), show([]byte(res.Channel)), err)
 
-	res, err = eng.Handle("publish", &room.Request{
-		Conn:       b,
-		RequestID:  []byte(`"req-2"`),
-		Index:      []byte(`"idx"`),
-		Collection: []byte(`"col"`),
+	n := eng.Publish(&room.Publication{
+		Index:      "idx",
+		Collection: "col",
 		Body:       []byte(`{"foo":"bar"}`),
+		RequestID:  []byte(`"req-2"`),
 	})
-	fmt.Printf("publish: %s %v\n", res, err)
+	fmt.Println("delivered to", n)
 
-	_, err = eng.Handle("unsubscribe", &room.Request{Conn: b, Body: []byte(`{"roomId":"nope"}`)})
-	fmt.Println(err.(*room.Error).ID, err)
+	err = eng.Unsubscribe(b, "nope")
+	fmt.Println(errors.Is(err, kuzzle.ErrNotSubscribed), err)
 
 	eng.Disconnect(a)
 	eng.Disconnect(b)
 	fmt.Println("rooms:", eng.Rooms())
 	// Output:
-	// subscribe: {"channel":"<roomId>-311","roomId":"<roomId>"} <nil>
+	// subscribe: <roomId> <roomId>-311 <nil>
 	// A <- {"type":"document","status":200,"action":"publish","scope":"in","result":{"_source":{"foo":"bar","_kuzzle_info":{"author":"-1","createdAt":1795943744573}}},"node":"knode-example-42","event":"publish","requestId":"req-2","timestamp":1795943744573,"volatile":null,"index":"idx","collection":"col","controller":"realtime","protocol":"websocket","room":"<roomId>-311"}
-	// publish: {"published":true} <nil>
-	// core.realtime.not_subscribed User "conn-b" has not subscribed to "nope".
+	// delivered to 1
+	// true User "conn-b" has not subscribed to "nope".
 	// rooms: 0
 }

@@ -41,35 +41,6 @@ type chunk struct {
 	subs  []Subscriber
 }
 
-// addChannel frames payload for ch (payload + "room" set to the channel name) and
-// adds ch's subscribers, split into chunks, to f. payload is not modified.
-// ch's room must be locked (read or write) until f has run.
-func (e *Engine) addChannel(f *fanout, payload []byte, ch *channel) {
-	frame := e.cfg.Frame(withRoom(payload, ch.quoted))
-	size := e.cfg.FanoutChunk
-	subs := ch.subs
-	f.total += len(subs)
-	for len(subs) > size {
-		f.chunks = append(f.chunks, chunk{frame: frame, subs: subs[:size:size]})
-		subs = subs[size:]
-	}
-	f.chunks = append(f.chunks, chunk{frame: frame, subs: subs})
-}
-
-// withRoom returns a copy of payload, a JSON object built by room (it ends with '}'
-// and has at least one key, none of them "room"), with `"room":<quoted>` appended as
-// its last key, where Kuzzle puts it (spec section 4). It is what
-// sjson.SetRawBytes(payload, "room", quoted) returns, in one allocation and without
-// re-scanning the payload for an existing key.
-func withRoom(payload, quoted []byte) []byte {
-	n := len(payload) - 1
-	p := make([]byte, 0, n+len(`,"room":}`)+len(quoted))
-	p = append(p, payload[:n]...)
-	p = append(p, `,"room":`...)
-	p = append(p, quoted...)
-	return append(p, '}')
-}
-
 // run delivers every chunk of f and returns once all of them were delivered.
 func (e *Engine) run(f *fanout) {
 	n := len(f.chunks)

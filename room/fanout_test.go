@@ -31,39 +31,37 @@ func fillChannel(tb testing.TB, e *Engine, n int) []*atomicSub {
 	for i := range subs {
 		subs[i] = &atomicSub{}
 		c := e.Connect(fmt.Sprint("c", i), subs[i])
-		r := &Request{Conn: c, Index: []byte(`"idx"`), Collection: []byte(`"col"`), Body: []byte(`{"equals":{"foo":"bar"}}`)}
-		if _, err := e.Subscribe(r); err != nil {
+		if _, err := e.Subscribe(c, "idx", "col", []byte(`{"equals":{"foo":"bar"}}`), Options{}); err != nil {
 			tb.Fatal(err)
 		}
 	}
 	return subs
 }
 
-var pubReq = Request{
+var pubReq = Publication{
 	RequestID:  []byte(`"ce8d9320-5a87-4068-8bc6-76eaec44779b"`),
-	Index:      []byte(`"idx"`),
-	Collection: []byte(`"col"`),
+	Index:      "idx",
+	Collection: "col",
 	Body:       []byte(`{"foo":"bar","n":1}`),
 	Volatile:   []byte(`{"sdkInstanceId":"1281d8bd-9f3f-495f-820e-b8d447229129","sdkName":"js@7.17.1-beta.1"}`),
 }
 
-// TestFrameOncePerChannel checks encode-once: Frame runs once per channel, and every
-// subscriber of the channel gets the very same bytes.
-func TestFrameOncePerChannel(t *testing.T) {
+// TestSealOncePerChannel checks encode-once: Seal runs once per channel on the payload
+// behind Headroom bytes, and every subscriber of the channel gets the very same bytes.
+func TestSealOncePerChannel(t *testing.T) {
 	var calls atomic.Int64
-	e := newTestEngine(t, Config{Frame: func(p []byte) []byte {
+	e := newTestEngine(t, Config{Headroom: 2, Seal: func(b []byte) []byte {
 		calls.Add(1)
-		return append([]byte("F:"), p...)
+		b[0], b[1] = 'F', ':'
+		return b
 	}})
 	subs := fillChannel(t, e, 300)
 	other := &fakeSub{}
 	subscribe(t, e, e.Connect("o", other), `{"index":"idx","collection":"col","body":{},"users":"all"}`)
 	calls.Store(0)
-	if _, err := e.Publish(&pubReq); err != nil {
-		t.Fatal(err)
-	}
+	e.Publish(&pubReq)
 	if n := calls.Load(); n != 2 {
-		t.Errorf("Frame called %d times for 2 channels, want 2", n)
+		t.Errorf("Seal called %d times for 2 channels, want 2", n)
 	}
 	first := subs[0].last.Load()
 	for i, s := range subs {
@@ -101,9 +99,7 @@ func TestSpread(t *testing.T) {
 			e := newTestEngine(t, Config{FanoutChunk: 64, Spread: tt.spread(&late)})
 			subs := fillChannel(t, e, n)
 			for round := int64(1); round <= 3; round++ {
-				if _, err := e.Publish(&pubReq); err != nil {
-					t.Fatal(err)
-				}
+				e.Publish(&pubReq)
 				for i, s := range subs {
 					if got := s.n.Load(); got != round {
 						t.Fatalf("round %d: subscriber %d got %d notifications when Publish returned", round, i, got)
@@ -133,14 +129,10 @@ func TestPublishAllocsDoNotGrowWithSubscribers(t *testing.T) {
 		// Warm up: with helper tasks that finish late, a few batches are in flight
 		// at once; let the free list hold enough of them.
 		for range 100 {
-			if _, err := e.Publish(&pubReq); err != nil {
-				t.Fatal(err)
-			}
+			e.Publish(&pubReq)
 		}
 		return testing.AllocsPerRun(50, func() {
-			if _, err := e.Publish(&pubReq); err != nil {
-				t.Fatal(err)
-			}
+			e.Publish(&pubReq)
 		})
 	}
 	pool := newWorkerPool(4)
@@ -182,9 +174,8 @@ func TestSubscribeDisconnectCyclesLeaveNoTrace(t *testing.T) {
 	cycle := func(i int) {
 		c := e.Connect("cycle", &fakeSub{})
 		for _, body := range []string{`{"equals":{"foo":"bar"}}`, fmt.Sprintf(`{"equals":{"n":%d}}`, i)} {
-			r := &Request{Conn: c, Index: []byte(`"idx"`), Collection: []byte(`"col"`), Body: []byte(body),
-				Users: []byte(`"all"`), Volatile: []byte(`{"who":"cycle"}`)}
-			if _, err := e.Subscribe(r); err != nil {
+			o := Options{Users: OptionAll, Volatile: []byte(`{"who":"cycle"}`)}
+			if _, err := e.Subscribe(c, "idx", "col", []byte(body), o); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -219,7 +210,7 @@ func TestMemoryPerSubscription(t *testing.T) {
 	}
 	before := heapAlloc()
 	for _, c := range conns {
-		if _, err := e.Subscribe(&Request{Conn: c, Index: []byte(`"idx"`), Collection: []byte(`"col"`), Body: []byte(`{}`)}); err != nil {
+		if _, err := e.Subscribe(c, "idx", "col", []byte(`{}`), Options{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -275,9 +266,7 @@ func BenchmarkPublish(b *testing.B) {
 				subs := fillChannel(b, e, n)
 				b.ReportAllocs()
 				for b.Loop() {
-					if _, err := e.Publish(&pubReq); err != nil {
-						b.Fatal(err)
-					}
+					e.Publish(&pubReq)
 				}
 				b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*int64(n)), "ns/delivery")
 				runtime.KeepAlive(subs)
@@ -292,21 +281,20 @@ func BenchmarkSubscribeUnsubscribe(b *testing.B) {
 			e := NewEngine(Config{})
 			fillChannel(b, e, n)
 			c := e.Connect("churn", &atomicSub{})
-			sub := &Request{Conn: c, Index: []byte(`"idx"`), Collection: []byte(`"col"`), Body: []byte(`{"equals":{"foo":"bar"}}`)}
-			res, err := e.Subscribe(sub)
+			filter := []byte(`{"equals":{"foo":"bar"}}`)
+			res, err := e.Subscribe(c, "idx", "col", filter, Options{})
 			if err != nil {
 				b.Fatal(err)
 			}
-			unsub := &Request{Conn: c, Body: append(append([]byte(`{"roomId":"`), res[len(res)-66:len(res)-2]...), `"}`...)}
-			if _, err := e.Unsubscribe(unsub); err != nil {
+			if err := e.Unsubscribe(c, res.RoomID); err != nil {
 				b.Fatal(err)
 			}
 			b.ReportAllocs()
 			for b.Loop() {
-				if _, err := e.Subscribe(sub); err != nil {
+				if _, err := e.Subscribe(c, "idx", "col", filter, Options{}); err != nil {
 					b.Fatal(err)
 				}
-				if _, err := e.Unsubscribe(unsub); err != nil {
+				if err := e.Unsubscribe(c, res.RoomID); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -3,10 +3,12 @@ package room
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
 
+	"github.com/kuzzlews/kuzzlews/kuzzle"
 	"github.com/tidwall/gjson"
 )
 
@@ -62,37 +64,114 @@ func newTestEngine(t *testing.T, cfg Config) *Engine {
 	return NewEngine(cfg)
 }
 
-// req builds a Request from a JSON envelope the way the server does with gjson.
-func req(t *testing.T, c *Conn, envelope string) *Request {
+// request is a realtime request for the tests: a Kuzzle envelope and the connection
+// that sends it.
+type request struct {
+	conn *Conn
+	r    kuzzle.Request
+}
+
+// req parses envelope, a JSON request envelope, as the server does.
+func req(t *testing.T, c *Conn, envelope string) *request {
 	t.Helper()
-	if !gjson.Valid(envelope) {
-		t.Fatalf("bad test envelope %s", envelope)
+	tr := &request{conn: c}
+	if err := kuzzle.ParseRequest([]byte(envelope), 0, &tr.r); err != nil {
+		t.Fatalf("bad test envelope %s: %v", envelope, err)
 	}
-	raw := func(key string) []byte {
-		v := gjson.Get(envelope, key)
-		if !v.Exists() {
-			return nil
+	return tr
+}
+
+// option reads a scope or users argument as the server's realtime controller does.
+func option(v gjson.Result) Option {
+	if !v.Exists() {
+		return OptionDefault
+	}
+	if v.Type != gjson.String {
+		return OptionInvalid
+	}
+	return ParseOption(v.Str)
+}
+
+// handle runs one realtime action the way the server's realtime controller does (its
+// argument checks, then the engine's typed method, then Kuzzle's result shape), so that
+// the engine's tests read as Kuzzle requests and answers.
+func handle(e *Engine, action string, tr *request) ([]byte, error) {
+	r := &tr.r
+	opts := func() Options {
+		return Options{Scope: option(r.Scope), Users: option(r.Users), Volatile: []byte(r.Volatile.Raw), Timestamp: r.Stamp(0)}
+	}
+	subscribed := func(s Subscribed, err error) ([]byte, error) {
+		if err != nil {
+			return nil, err
 		}
-		return []byte(v.Raw)
+		return []byte(`{"channel":"` + s.Channel + `","roomId":"` + s.RoomID + `"}`), nil
 	}
-	return &Request{
-		Conn:       c,
-		RequestID:  raw("requestId"),
-		Index:      raw("index"),
-		Collection: raw("collection"),
-		ID:         raw("_id"),
-		Body:       raw("body"),
-		Scope:      raw("scope"),
-		Users:      raw("users"),
-		Volatile:   raw("volatile"),
-		Timestamp:  raw("timestamp"),
+	switch action {
+	case "subscribe":
+		index, collection, err := r.IndexAndCollection()
+		if err != nil {
+			return nil, err
+		}
+		if !r.HasBody() {
+			return nil, kuzzle.ErrBodyRequired.New()
+		}
+		return subscribed(e.Subscribe(tr.conn, index, collection, []byte(r.Body.Raw), opts()))
+	case "join":
+		id, err := r.BodyString("roomId")
+		if err != nil {
+			return nil, err
+		}
+		return subscribed(e.Join(tr.conn, id, opts()))
+	case "unsubscribe":
+		id, err := r.BodyString("roomId")
+		if err != nil {
+			return nil, err
+		}
+		if err := e.Unsubscribe(tr.conn, id); err != nil {
+			return nil, err
+		}
+		return []byte(`{"roomId":"` + id + `"}`), nil
+	case "count":
+		id, err := r.BodyString("roomId")
+		if err != nil {
+			return nil, err
+		}
+		return []byte(fmt.Sprintf(`{"count":%d}`, e.Count(id))), nil
+	case "list":
+		out := map[string]map[string]map[string]int{}
+		for _, rc := range e.List(nil) {
+			if out[rc.Index] == nil {
+				out[rc.Index] = map[string]map[string]int{}
+			}
+			if out[rc.Index][rc.Collection] == nil {
+				out[rc.Index][rc.Collection] = map[string]int{}
+			}
+			out[rc.Index][rc.Collection][rc.RoomID] = rc.Count
+		}
+		return json.Marshal(out)
+	case "publish":
+		if !r.HasBody() {
+			return nil, kuzzle.ErrBodyRequired.New()
+		}
+		index, collection, err := r.IndexAndCollection()
+		if err != nil {
+			return nil, err
+		}
+		var id []byte
+		if r.ID.Exists() {
+			id = []byte(r.ID.Raw)
+		}
+		e.Publish(&Publication{Index: index, Collection: collection, Body: []byte(r.Body.Raw), ID: id,
+			DocumentID: r.DocumentID(), RequestID: []byte(r.RequestID), Volatile: []byte(r.Volatile.Raw), Timestamp: r.Stamp(0)})
+		return []byte(`{"published":true}`), nil
 	}
+	return nil, kuzzle.ErrActionNotFound.New("realtime", action)
 }
 
 // do runs action and fails the test on error.
-func do(t *testing.T, e *Engine, action string, r *Request) string {
+func do(t *testing.T, e *Engine, action string, r *request) string {
 	t.Helper()
-	res, err := e.Handle(action, r)
+	res, err := handle(e, action, r)
 	if err != nil {
 		t.Fatalf("%s: unexpected error %v", action, err)
 	}
@@ -102,16 +181,16 @@ func do(t *testing.T, e *Engine, action string, r *Request) string {
 	return string(res)
 }
 
-// doErr runs action and returns its *Error, failing if it succeeded.
-func doErr(t *testing.T, e *Engine, action string, r *Request) *Error {
+// doErr runs action and returns its *kuzzle.Error, failing if it succeeded.
+func doErr(t *testing.T, e *Engine, action string, r *request) *kuzzle.Error {
 	t.Helper()
-	res, err := e.Handle(action, r)
+	res, err := handle(e, action, r)
 	if err == nil {
 		t.Fatalf("%s: want an error, got result %s", action, res)
 	}
-	var ke *Error
+	var ke *kuzzle.Error
 	if !errors.As(err, &ke) {
-		t.Fatalf("%s: error %T is not *Error", action, err)
+		t.Fatalf("%s: error %T is not *kuzzle.Error", action, err)
 	}
 	return ke
 }
@@ -143,40 +222,4 @@ func equalFrames(t *testing.T, who string, got, want []string) {
 			t.Errorf("%s frame %d:\ngot  %s\nwant %s", who, i, got[i], want[i])
 		}
 	}
-}
-
-// fillFromEnvelope sets every argument field of r (all but Conn) from msg, a request
-// envelope (a JSON object, spec section 5.1), in one pass over its top-level keys and
-// without allocating (the server reads the envelope itself): the fields alias msg, which must stay unmodified until the
-// action returns. Absent keys leave nil fields; when a key is repeated the last one
-// wins, as with JSON.parse. msg must be valid JSON (gjson.ValidBytes).
-func fillFromEnvelope(r *Request, msg []byte) {
-	*r = Request{Conn: r.Conn}
-	view(msg).ForEach(func(k, v gjson.Result) bool {
-		if v.Index <= 0 {
-			return true // cannot happen for a parsed object; keep the field absent
-		}
-		raw := msg[v.Index : v.Index+len(v.Raw) : v.Index+len(v.Raw)]
-		switch k.Str {
-		case "requestId":
-			r.RequestID = raw
-		case "index":
-			r.Index = raw
-		case "collection":
-			r.Collection = raw
-		case "_id":
-			r.ID = raw
-		case "body":
-			r.Body = raw
-		case "scope":
-			r.Scope = raw
-		case "users":
-			r.Users = raw
-		case "volatile":
-			r.Volatile = raw
-		case "timestamp":
-			r.Timestamp = raw
-		}
-		return true
-	})
 }

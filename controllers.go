@@ -1,0 +1,295 @@
+package main
+
+import (
+	"encoding/json"
+	"runtime"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/kuzzlews/kuzzlews/kuzzle"
+	"github.com/kuzzlews/kuzzlews/room"
+	"github.com/tidwall/gjson"
+)
+
+// call is one request being executed: the server, the session it came from, the request.
+type call struct {
+	s   *Server
+	ses *session
+	req *kuzzle.Request
+}
+
+// endpoint is one API action: its implementation, which returns the raw JSON `result` or
+// an error (a *kuzzle.Error, else reported as core.fatal.unexpected_error).
+type endpoint struct {
+	run func(*call) ([]byte, error)
+}
+
+// controllers is Kuzzle's API as kuzzlews implements it: controller -> action ->
+// endpoint (Kuzzle 2.56 lib/api/controllers/*). It is never modified.
+var controllers = map[string]map[string]endpoint{
+	"auth": {
+		"checkToken":     {run: authCheckToken},
+		"getCurrentUser": {run: authGetCurrentUser},
+	},
+	"realtime": {
+		"count":       {run: realtimeCount},
+		"join":        {run: realtimeJoin},
+		"list":        {run: realtimeList},
+		"publish":     {run: realtimePublish},
+		"subscribe":   {run: realtimeSubscribe},
+		"unsubscribe": {run: realtimeUnsubscribe},
+		"validate":    {run: realtimeValidate},
+	},
+	"server": {
+		"healthCheck": {run: serverHealthCheck},
+		"info":        {run: serverInfo},
+		"now":         {run: serverNow},
+		"publicApi":   {run: serverPublicAPI},
+	},
+}
+
+// appendPublicAPI appends server:publicApi's result for table, in Kuzzle's shape
+// ({controller: {action: {action, controller, http: [...]}}}, keys sorted).
+func appendPublicAPI(b []byte, table map[string]map[string]endpoint) []byte {
+	b = append(b, '{')
+	for i, c := range sortedKeys(table) {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = kuzzle.AppendString(b, c)
+		b = append(b, ":{"...)
+		for j, a := range sortedKeys(table[c]) {
+			if j > 0 {
+				b = append(b, ',')
+			}
+			b = kuzzle.AppendString(b, a)
+			b = append(b, `:{"action":`...)
+			b = kuzzle.AppendString(b, a)
+			b = append(b, `,"controller":`...)
+			b = kuzzle.AppendString(b, c)
+			b = append(b, `,"http":[]}`...)
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// --- server controller (Kuzzle 2.56 lib/api/controllers/serverController.ts) ---
+
+// serverNow answers server:now: {"now": <epoch ms>}.
+func serverNow(*call) ([]byte, error) {
+	b := append(make([]byte, 0, 24), `{"now":`...)
+	b = strconv.AppendInt(b, time.Now().UnixMilli(), 10)
+	return append(b, '}'), nil
+}
+
+// serverHealthCheck answers server:healthCheck. kuzzlews has no storage services to
+// report on, so services is empty and the status is green while it serves.
+func serverHealthCheck(*call) ([]byte, error) {
+	return []byte(`{"services":{},"status":"green"}`), nil
+}
+
+// serverPublicAPI answers server:publicApi: every controller and action this server
+// implements.
+func serverPublicAPI(c *call) ([]byte, error) { return c.s.publicAPI, nil }
+
+// serverInfo answers server:info with what kuzzlews knows of itself, in the shape of
+// Kuzzle's serverInfo.
+func serverInfo(c *call) ([]byte, error) {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	st := c.s.poll.Stats()
+	b := []byte(`{"serverInfo":{"kuzzle":{"api":{"routes":`)
+	b = append(b, c.s.publicAPI...)
+	b = append(b, `},"application":{},"memoryUsed":`...)
+	b = strconv.AppendUint(b, ms.Sys, 10)
+	b = append(b, `,"nodeVersion":`...)
+	b = kuzzle.AppendString(b, runtime.Version())
+	b = append(b, `,"plugins":{},"system":{"cpus":`...)
+	b = strconv.AppendInt(b, int64(runtime.NumCPU()), 10)
+	b = append(b, `,"connections":`...)
+	b = strconv.AppendInt(b, st.Conns, 10)
+	b = append(b, `},"uptime":`...)
+	b = kuzzle.AppendString(b, strconv.FormatInt(int64(time.Since(c.s.started)/time.Second), 10)+"s")
+	b = append(b, `,"version":`...)
+	b = kuzzle.AppendString(b, "kuzzlews "+version)
+	return append(b, `},"services":{}}}`...), nil
+}
+
+// --- auth controller (lib/api/controllers/authController.ts) ---
+
+// authCheckToken answers auth:checkToken. kuzzlews serves anonymous users only: no
+// token means the anonymous user, any token is invalid.
+func authCheckToken(c *call) ([]byte, error) {
+	token := c.req.Body.Get("token")
+	if !kuzzle.Present(token) || (token.Type == gjson.String && token.Str == "") {
+		return []byte(`{"expiresAt":null,"kuid":"-1","valid":true}`), nil
+	}
+	return []byte(`{"state":"Invalid token.","valid":false}`), nil
+}
+
+// authGetCurrentUser answers auth:getCurrentUser for the anonymous user.
+func authGetCurrentUser(*call) ([]byte, error) {
+	return []byte(`{"_id":"-1","_source":{"profileIds":["anonymous"]},"strategies":[]}`), nil
+}
+
+// --- realtime controller (lib/api/controllers/realtimeController.ts) ---
+
+// roomConn returns the session's connection in the room engine, registering it on first
+// use: a client that never uses the realtime controller costs the engine nothing. The
+// connection id is a UUIDv4, like Kuzzle's.
+func (c *call) roomConn() *room.Conn {
+	if c.ses.rc == nil {
+		c.ses.rc = c.s.rooms.Connect(uuid.NewString(), c.ses.out)
+	}
+	return c.ses.rc
+}
+
+// options reads the scope, users, volatile and timestamp arguments of subscribe and join.
+func (c *call) options() room.Options {
+	return room.Options{
+		Scope:     option(c.req.Scope),
+		Users:     option(c.req.Users),
+		Volatile:  kuzzle.Bytes(c.req.Volatile.Raw),
+		Timestamp: c.req.Stamp(0),
+	}
+}
+
+// option reads a scope or users argument: absent is the default; anything else than one
+// of the four strings (null included) is invalid, and the engine reports it where Kuzzle
+// does.
+func option(v gjson.Result) room.Option {
+	if !v.Exists() {
+		return room.OptionDefault
+	}
+	if v.Type != gjson.String {
+		return room.OptionInvalid
+	}
+	return room.ParseOption(v.Str)
+}
+
+// subscribedResult is {"channel":C,"roomId":R}.
+func subscribedResult(s room.Subscribed, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	b := append(make([]byte, 0, 32+len(s.Channel)+len(s.RoomID)), `{"channel":`...)
+	b = kuzzle.AppendString(b, s.Channel)
+	b = append(b, `,"roomId":`...)
+	b = kuzzle.AppendString(b, s.RoomID)
+	return append(b, '}'), nil
+}
+
+// realtimeSubscribe is realtime:subscribe: index and collection (missing_argument,
+// invalid_type), a body (body_required), then the engine's checks.
+func realtimeSubscribe(c *call) ([]byte, error) {
+	index, collection, err := c.req.IndexAndCollection()
+	if err != nil {
+		return nil, err
+	}
+	if !c.req.HasBody() {
+		return nil, kuzzle.ErrBodyRequired.New()
+	}
+	return subscribedResult(c.s.rooms.Subscribe(c.roomConn(), index, collection, kuzzle.Bytes(c.req.Body.Raw), c.options()))
+}
+
+// realtimeJoin is realtime:join: body.roomId, then the engine's checks.
+func realtimeJoin(c *call) ([]byte, error) {
+	id, err := c.req.BodyString("roomId")
+	if err != nil {
+		return nil, err
+	}
+	return subscribedResult(c.s.rooms.Join(c.roomConn(), id, c.options()))
+}
+
+// realtimeUnsubscribe is realtime:unsubscribe: {"roomId":R}.
+func realtimeUnsubscribe(c *call) ([]byte, error) {
+	id, err := c.req.BodyString("roomId")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.s.rooms.Unsubscribe(c.roomConn(), id); err != nil {
+		return nil, err
+	}
+	b := append(make([]byte, 0, 16+len(id)), `{"roomId":`...)
+	b = kuzzle.AppendString(b, id)
+	return append(b, '}'), nil
+}
+
+// realtimeCount is realtime:count: {"count":n}, 0 for an unknown room.
+func realtimeCount(c *call) ([]byte, error) {
+	id, err := c.req.BodyString("roomId")
+	if err != nil {
+		return nil, err
+	}
+	b := append(make([]byte, 0, 24), `{"count":`...)
+	b = strconv.AppendInt(b, int64(c.s.rooms.Count(id)), 10)
+	return append(b, '}'), nil
+}
+
+// realtimeList is realtime:list: {"<index>":{"<collection>":{"<roomId>":<count>}}}, keys
+// sorted. It takes no argument.
+func realtimeList(c *call) ([]byte, error) {
+	out := map[string]map[string]map[string]int{}
+	for _, rc := range c.s.rooms.List(nil) {
+		if out[rc.Index] == nil {
+			out[rc.Index] = map[string]map[string]int{}
+		}
+		if out[rc.Index][rc.Collection] == nil {
+			out[rc.Index][rc.Collection] = map[string]int{}
+		}
+		out[rc.Index][rc.Collection][rc.RoomID] = rc.Count
+	}
+	return json.Marshal(out)
+}
+
+var publishedResult = []byte(`{"published":true}`)
+
+// realtimePublish is realtime:publish: a body (body_required), index and collection, then
+// the notification to every matching subscriber. Result: {"published":true}.
+func realtimePublish(c *call) ([]byte, error) {
+	if !c.req.HasBody() {
+		return nil, kuzzle.ErrBodyRequired.New()
+	}
+	index, collection, err := c.req.IndexAndCollection()
+	if err != nil {
+		return nil, err
+	}
+	c.s.rooms.Publish(&room.Publication{
+		Index:      index,
+		Collection: collection,
+		Body:       kuzzle.Bytes(c.req.Body.Raw),
+		ID:         kuzzle.Bytes(c.req.ID.Raw),
+		DocumentID: c.req.DocumentID(),
+		RequestID:  kuzzle.Bytes(c.req.RequestID),
+		Volatile:   kuzzle.Bytes(c.req.Volatile.Raw),
+		Timestamp:  c.req.Stamp(0),
+	})
+	return publishedResult, nil
+}
+
+var validResult = []byte(`{"errorMessages":{},"valid":true}`)
+
+// realtimeValidate is realtime:validate (deprecated in Kuzzle): without validation
+// specifications every document is valid. Errors: body_required, then index and
+// collection.
+func realtimeValidate(c *call) ([]byte, error) {
+	if !c.req.HasBody() {
+		return nil, kuzzle.ErrBodyRequired.New()
+	}
+	if _, _, err := c.req.IndexAndCollection(); err != nil {
+		return nil, err
+	}
+	return validResult, nil
+}

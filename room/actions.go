@@ -1,0 +1,218 @@
+package room
+
+import (
+	"cmp"
+	"errors"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/kuzzlews/kuzzlews/kuzzle"
+	"github.com/kuzzlews/kuzzlews/room/filter"
+)
+
+// Options are the options of a subscription (realtime:subscribe and join): the channel's
+// scope and users, and what the connection's "user in" notification carries.
+type Options struct {
+	// Scope and Users select the channel; OptionDefault means all and none.
+	Scope, Users Option
+	// Volatile is the raw JSON volatile of the request, kept for the connection's user
+	// notifications in this room (only its first subscription's). Empty means null.
+	// Copied: the caller may reuse it.
+	Volatile []byte
+	// Timestamp is the "user in" notification's timestamp in milliseconds; 0 means the
+	// engine's clock.
+	Timestamp int64
+}
+
+// Subscribed is the result of Subscribe and Join.
+type Subscribed struct {
+	RoomID  string // 64 hex characters, the same on every node and after a restart
+	Channel string // the `room` of the notifications this subscription gets
+}
+
+// Subscribe subscribes c to the room of (index, collection, filter) as Kuzzle's
+// realtime:subscribe does (lib/core/realtime/hotelClerk.ts subscribe). filter is the raw
+// JSON of a Koncorde filter (the request's body, present). Errors, in Kuzzle's order:
+// api.assert.koncorde_dsl_error, core.realtime.too_many_rooms (a new room only),
+// core.realtime.invalid_scope, core.realtime.invalid_users; ErrDisconnected when c is
+// disconnected.
+//
+// A connection's first subscription to a room stores its volatile and sends a "user in"
+// notification (count after joining) to the room's channels whose users option is all or
+// in, before Subscribe returns; the joiner itself is not notified.
+func (e *Engine) Subscribe(c *Conn, index, collection string, filterJSON []byte, o Options) (Subscribed, error) {
+	n, err := e.filters.Normalize(index+"/"+collection, filterJSON)
+	if err != nil {
+		var fe *filter.Error
+		if errors.As(err, &fe) {
+			return Subscribed{}, kuzzle.ErrKoncordeDSL.New(fe.Message)
+		}
+		return Subscribed{}, kuzzle.ErrUnexpected.New(err.Error())
+	}
+	return e.enter(c, n.ID, n, index, collection, &o, "subscribe")
+}
+
+// Join subscribes c to the existing room roomID (hotelClerk.ts join). Errors:
+// core.realtime.room_not_found, core.realtime.invalid_scope, core.realtime.invalid_users;
+// ErrDisconnected.
+func (e *Engine) Join(c *Conn, roomID string, o Options) (Subscribed, error) {
+	return e.enter(c, roomID, nil, "", "", &o, "join")
+}
+
+// Unsubscribe removes c from every channel of room roomID (hotelClerk.ts unsubscribe).
+// If others remain they get a "user out" notification before Unsubscribe returns, else
+// the room and its filter are deleted. Error: core.realtime.not_subscribed (props:
+// connection id, roomId).
+func (e *Engine) Unsubscribe(c *Conn, roomID string) error {
+	e.mu.RLock()
+	rm := e.rooms[roomID]
+	e.mu.RUnlock()
+	if rm == nil || !e.leave(rm, c) {
+		return kuzzle.ErrNotSubscribed.New(c.id, strings.Clone(roomID))
+	}
+	return nil
+}
+
+// Count returns the number of distinct connections in room roomID, 0 for an unknown room
+// (hotelClerk.ts countSubscription).
+func (e *Engine) Count(roomID string) int {
+	e.mu.RLock()
+	rm := e.rooms[roomID]
+	e.mu.RUnlock()
+	if rm == nil {
+		return 0
+	}
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	return len(rm.members)
+}
+
+// RoomCount is one room of List.
+type RoomCount struct {
+	Index, Collection, RoomID string
+	Count                     int // distinct connections
+}
+
+// List returns every live room with its connection count, sorted by index, collection
+// and roomId (hotelClerk.ts listSubscriptions). visible, when not nil, keeps only the
+// rooms of the (index, collection) pairs it accepts.
+func (e *Engine) List(visible func(index, collection string) bool) []RoomCount {
+	e.mu.RLock()
+	rooms := make([]*room, 0, len(e.rooms))
+	for _, rm := range e.rooms {
+		rooms = append(rooms, rm)
+	}
+	e.mu.RUnlock()
+	out := make([]RoomCount, 0, len(rooms))
+	for _, rm := range rooms {
+		rm.mu.RLock()
+		n := len(rm.members)
+		rm.mu.RUnlock()
+		if n == 0 {
+			continue
+		}
+		// Not a split of kindex: an index may contain "/".
+		index := kuzzle.View(rm.indexJSON).Str
+		collection := kuzzle.View(rm.collJSON).Str
+		if visible != nil && !visible(index, collection) {
+			continue
+		}
+		out = append(out, RoomCount{Index: index, Collection: collection, RoomID: rm.id, Count: n})
+	}
+	slices.SortFunc(out, func(a, b RoomCount) int {
+		return cmp.Or(strings.Compare(a.Index, b.Index), strings.Compare(a.Collection, b.Collection), strings.Compare(a.RoomID, b.RoomID))
+	})
+	return out
+}
+
+// Publication is a document published with realtime:publish.
+type Publication struct {
+	Index, Collection string
+	// Body is the document, raw JSON (an object gets _kuzzle_info; an array is matched
+	// and notified as is). It is read during the call only.
+	Body []byte
+	// ID is the raw JSON `_id` of the request, copied to the notification's result._id;
+	// empty means none. DocumentID is its value when it is a string, matched by the
+	// Koncorde `ids` keyword.
+	ID         []byte
+	DocumentID string
+	// RequestID and Volatile are the publishing request's, raw JSON; empty means null.
+	RequestID, Volatile []byte
+	// Timestamp is the notification's timestamp in milliseconds; 0 means the engine's
+	// clock.
+	Timestamp int64
+	// Author is the kuid put in _kuzzle_info.author; empty means "-1", the anonymous user.
+	Author string
+}
+
+// Publish sends a document notification for p to every matching subscriber (Kuzzle's
+// realtime:publish, lib/core/realtime/notifier.ts notifyDocument). An object body gets
+// `_kuzzle_info` {"author":<kuid>,"createdAt":<now ms>} (replacing an existing one in
+// place, duplicates removed, else as its last key), is matched with the filter engine
+// against the rooms of index/collection, and the notification goes to every channel of
+// each matching room whose scope is all or in. Every notification is queued on its
+// subscribers (Deliver returned) before Publish returns, so the server queues the
+// response after them. It returns the number of subscribers it was delivered to.
+func (e *Engine) Publish(p *Publication) int {
+	now := e.cfg.Clock()
+	src := p.Body
+	if kuzzle.FirstByte(src) == '{' {
+		var info [96]byte
+		ib := append(info[:0], `{"author":`...)
+		if p.Author == "" {
+			ib = append(ib, `"-1"`...)
+		} else {
+			ib = kuzzle.AppendString(ib, p.Author)
+		}
+		ib = append(ib, `,"createdAt":`...)
+		ib = strconv.AppendInt(ib, now, 10)
+		src = kuzzle.SetKey(src, "_kuzzle_info", append(ib, '}'))
+	}
+	f := e.getFanout()
+	f.ids = e.filters.Test(p.Index+"/"+p.Collection, src, p.DocumentID, f.ids)
+	if len(f.ids) == 0 {
+		f.release()
+		return 0
+	}
+	e.mu.RLock()
+	for _, id := range f.ids {
+		if rm := e.rooms[id]; rm != nil {
+			f.rooms = append(f.rooms, rm)
+		}
+	}
+	e.mu.RUnlock()
+	// Read-lock the rooms in id order: writers hold one room at a time, so a fixed
+	// order among readers rules out lock cycles.
+	slices.SortFunc(f.rooms, func(a, b *room) int { return strings.Compare(a.id, b.id) })
+	for _, rm := range f.rooms {
+		rm.mu.RLock()
+	}
+	// One payload serves every channel of every room: a document notification carries
+	// the publishing request's index and collection.
+	var payload []byte
+	for _, rm := range f.rooms {
+		for _, ch := range rm.channels {
+			if len(ch.subs) == 0 || (ch.scope != OptionAll && ch.scope != OptionIn) {
+				continue
+			}
+			if payload == nil {
+				ts := p.Timestamp
+				if ts == 0 {
+					ts = now
+				}
+				n := kuzzle.Document{ID: p.ID, Source: src, Node: e.node, RequestID: p.RequestID,
+					Timestamp: ts, Volatile: p.Volatile, Index: p.Index, Collection: p.Collection}
+				payload = kuzzle.AppendDocument(make([]byte, 0, kuzzle.DocumentSize(&n)), &n)
+			}
+			e.addChannel(f, payload, ch)
+		}
+	}
+	delivered := f.total
+	e.run(f)
+	for _, rm := range f.rooms {
+		rm.mu.RUnlock()
+	}
+	f.release()
+	return delivered
+}

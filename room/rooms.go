@@ -1,0 +1,338 @@
+package room
+
+import (
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/kuzzlews/kuzzlews/kuzzle"
+	"github.com/kuzzlews/kuzzlews/room/filter"
+)
+
+// Option is a value of the users or scope option of realtime:subscribe and join (Kuzzle
+// 2.56 lib/core/realtime/channel.ts): which user events (users) or document events
+// (scope) a channel gets.
+type Option uint8
+
+// Options. OptionDefault is an absent option: scope all, users none (Kuzzle's defaults).
+// OptionInvalid is a present value that is none of the four: the action fails with
+// core.realtime.invalid_scope or invalid_users at the point Kuzzle checks it.
+const (
+	OptionDefault Option = iota
+	OptionAll
+	OptionIn
+	OptionOut
+	OptionNone
+	OptionInvalid
+)
+
+// ParseOption returns the Option named s ("all", "in", "out" or "none"), OptionInvalid
+// for any other string.
+func ParseOption(s string) Option {
+	switch s {
+	case "all":
+		return OptionAll
+	case "in":
+		return OptionIn
+	case "out":
+		return OptionOut
+	case "none":
+		return OptionNone
+	}
+	return OptionInvalid
+}
+
+// room is Kuzzle's room: one index, collection and normalized filter.
+type room struct {
+	id        string
+	kindex    string            // index + "/" + collection
+	indexJSON []byte            // JSON string of the index
+	collJSON  []byte            // JSON string of the collection
+	dead      atomic.Bool       // set under mu when the last member left; never reset
+	mu        sync.RWMutex      // guards channels, members, and each channel's slices
+	channels  []*channel        // created on first use, kept until the room dies
+	members   map[*Conn]*member // distinct connections
+}
+
+// channel is one notification configuration (users x scope) of a room.
+type channel struct {
+	name   string
+	quoted []byte // JSON string of name
+	users  Option
+	scope  Option
+	subs   []Subscriber // members' subscribers, for delivery
+	mems   []*member    // mems[i] owns subs[i]
+}
+
+// member is one connection's presence in one room.
+type member struct {
+	conn     *Conn
+	room     *room
+	connPos  int    // index in conn.rooms, guarded by conn.mu
+	volatile []byte // copy of the volatile of its first subscription; nil = null
+	slots    []slot // channels joined; starts on slot0, no allocation for the first
+	slot0    [1]slot
+}
+
+type slot struct {
+	ch  *channel
+	pos int
+}
+
+// removeLocked deletes m from c.rooms in O(1) when it is there (Disconnect and
+// UnsubscribeAll take the whole set first). c.mu must be held.
+func (c *Conn) removeLocked(m *member) {
+	i := m.connPos
+	if i >= len(c.rooms) || c.rooms[i] != m {
+		return
+	}
+	last := len(c.rooms) - 1
+	if i != last {
+		mv := c.rooms[last]
+		c.rooms[i], mv.connPos = mv, i
+	}
+	c.rooms[last] = nil
+	c.rooms = c.rooms[:last]
+}
+
+// channelName is Kuzzle's channel name (channel.ts): roomId, "-", then one digit for
+// users (all 1, in 2, none 3; out is 4 here where Kuzzle also uses 3, see
+// PROTOCOL-NOTES.md), one for cluster propagation (always 1), one for scope (all 1, in 2,
+// out 3).
+func channelName(roomID string, users, scope Option) string {
+	b := make([]byte, 0, len(roomID)+4)
+	b = append(b, roomID...)
+	b = append(b, '-')
+	switch users {
+	case OptionAll:
+		b = append(b, '1')
+	case OptionIn:
+		b = append(b, '2')
+	case OptionOut:
+		b = append(b, '4')
+	default:
+		b = append(b, '3')
+	}
+	b = append(b, '1')
+	switch scope {
+	case OptionAll:
+		b = append(b, '1')
+	case OptionIn:
+		b = append(b, '2')
+	case OptionOut:
+		b = append(b, '3')
+	}
+	return string(b)
+}
+
+// channelLocked returns the room's channel for users x scope, creating it.
+// r.mu must be held for writing.
+func (r *room) channelLocked(users, scope Option) *channel {
+	for _, ch := range r.channels {
+		if ch.users == users && ch.scope == scope {
+			return ch
+		}
+	}
+	name := channelName(r.id, users, scope)
+	ch := &channel{name: name, quoted: kuzzle.AppendString(nil, name), users: users, scope: scope}
+	r.channels = append(r.channels, ch)
+	return ch
+}
+
+// add appends m to ch. The room's write lock must be held.
+func (ch *channel) add(m *member) {
+	m.slots = append(m.slots, slot{ch: ch, pos: len(ch.mems)})
+	ch.mems = append(ch.mems, m)
+	ch.subs = append(ch.subs, m.conn.sub)
+}
+
+// remove deletes the member at pos in O(1) (the last member takes its place).
+// The room's write lock must be held.
+func (ch *channel) remove(pos int) {
+	last := len(ch.mems) - 1
+	if pos != last {
+		mv := ch.mems[last]
+		ch.mems[pos], ch.subs[pos] = mv, ch.subs[last]
+		for i := range mv.slots {
+			if mv.slots[i].ch == ch {
+				mv.slots[i].pos = pos
+				break
+			}
+		}
+	}
+	ch.mems[last], ch.subs[last] = nil, nil
+	ch.mems, ch.subs = ch.mems[:last], ch.subs[:last]
+	if c := cap(ch.mems); c > 64 && last < c/4 {
+		ch.mems = slices.Clone(ch.mems)
+		ch.subs = slices.Clone(ch.subs)
+	}
+}
+
+func (m *member) in(ch *channel) bool {
+	for _, s := range m.slots {
+		if s.ch == ch {
+			return true
+		}
+	}
+	return false
+}
+
+// enter is the shared part of subscribe (n != nil: the room may be created) and join:
+// c joins the channel of o's options in room id, and gets (roomId, channel).
+func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collection string, o *Options, action string) (Subscribed, error) {
+	var optErr error
+	scope, users := o.Scope, o.Users
+	if scope == OptionDefault {
+		scope = OptionAll
+	}
+	if users == OptionDefault {
+		users = OptionNone
+	}
+	if scope == OptionInvalid {
+		optErr = kuzzle.ErrInvalidScope.New()
+	} else if users == OptionInvalid {
+		optErr = kuzzle.ErrInvalidUsers.New()
+	}
+	for {
+		rm, err := e.roomFor(id, n, index, collection, optErr)
+		if err != nil {
+			return Subscribed{}, err
+		}
+		rm.mu.Lock()
+		if rm.dead.Load() {
+			rm.mu.Unlock()
+			continue // emptied meanwhile: make a new one
+		}
+		m := rm.members[c]
+		isNew := m == nil
+		if isNew {
+			c.mu.Lock()
+			if c.closed {
+				c.mu.Unlock()
+				empty := len(rm.members) == 0
+				if empty {
+					e.killLocked(rm)
+				}
+				rm.mu.Unlock()
+				if empty {
+					e.dropRoom(rm)
+				}
+				return Subscribed{}, ErrDisconnected
+			}
+			m = &member{conn: c, room: rm, connPos: len(c.rooms)}
+			m.slots = m.slot0[:0]
+			if len(o.Volatile) > 0 {
+				m.volatile = slices.Clone(o.Volatile)
+			}
+			c.rooms = append(c.rooms, m)
+			c.mu.Unlock()
+			rm.members[c] = m
+		}
+		ch := rm.channelLocked(users, scope)
+		if isNew {
+			ts := o.Timestamp
+			if ts == 0 {
+				ts = e.cfg.Clock()
+			}
+			e.notifyUserLocked(rm, true, ts, m.volatile, action)
+		}
+		if !m.in(ch) {
+			ch.add(m)
+		}
+		rm.mu.Unlock()
+		return Subscribed{RoomID: rm.id, Channel: ch.name}, nil
+	}
+}
+
+// roomFor returns the live room id, creating it when n is not nil (subscribe).
+// optErr, the scope/users error, is returned at Kuzzle's place: after the room
+// existence and limit checks, but before a room is created.
+func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection string, optErr error) (*room, error) {
+	e.mu.RLock()
+	rm := e.rooms[id]
+	e.mu.RUnlock()
+	if rm != nil && !rm.dead.Load() {
+		if optErr != nil {
+			return nil, optErr
+		}
+		return rm, nil
+	}
+	if n == nil {
+		return nil, kuzzle.ErrRoomNotFound.New(strings.Clone(id))
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	rm = e.rooms[id]
+	if rm != nil && !rm.dead.Load() {
+		if optErr != nil {
+			return nil, optErr
+		}
+		return rm, nil
+	}
+	if e.cfg.MaxRooms > 0 && e.numRooms.Load() >= int64(e.cfg.MaxRooms) {
+		return nil, kuzzle.ErrTooManyRooms.New()
+	}
+	if optErr != nil {
+		return nil, optErr
+	}
+	if err := e.filters.Store(n); err != nil {
+		return nil, kuzzle.ErrUnexpected.New(err.Error())
+	}
+	rm = &room{
+		id:        id,
+		kindex:    n.Index,
+		indexJSON: kuzzle.AppendString(nil, index),
+		collJSON:  kuzzle.AppendString(nil, collection),
+		members:   map[*Conn]*member{},
+	}
+	e.numRooms.Add(1) // a dead room still in the map was uncounted when it died
+	e.rooms[id] = rm
+	return rm, nil
+}
+
+// killLocked marks rm dead (it has no member left). rm.mu must be held for writing;
+// call dropRoom after releasing it.
+func (e *Engine) killLocked(rm *room) {
+	rm.dead.Store(true)
+	e.numRooms.Add(-1)
+}
+
+// dropRoom removes a dead room from the index and its filter from the filter engine,
+// unless a new room already replaced it. e.mu must not be held.
+func (e *Engine) dropRoom(rm *room) {
+	e.mu.Lock()
+	if e.rooms[rm.id] == rm {
+		delete(e.rooms, rm.id)
+		e.filters.Remove(rm.kindex, rm.id)
+	}
+	e.mu.Unlock()
+}
+
+// leave removes c from rm and reports whether it was a member.
+func (e *Engine) leave(rm *room, c *Conn) bool {
+	rm.mu.Lock()
+	m := rm.members[c]
+	if m == nil {
+		rm.mu.Unlock()
+		return false
+	}
+	c.mu.Lock()
+	c.removeLocked(m)
+	c.mu.Unlock()
+	for _, s := range m.slots {
+		s.ch.remove(s.pos)
+	}
+	delete(rm.members, c)
+	empty := len(rm.members) == 0
+	if empty {
+		e.killLocked(rm)
+	} else {
+		e.notifyUserLocked(rm, false, e.cfg.Clock(), m.volatile, "unsubscribe")
+	}
+	rm.mu.Unlock()
+	if empty {
+		e.dropRoom(rm)
+	}
+	return true
+}
