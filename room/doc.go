@@ -1,9 +1,15 @@
 // Package room is the realtime engine of kuzzlews: Kuzzle's rooms, channels and
-// subscriptions (spec/kuzzle-protocol.md sections 7 and 8) and the fan-out of
-// notifications to subscribers. It knows nothing of sockets or frames: the server
-// hands it each realtime request as a Request of raw JSON values, gets back the raw
-// JSON `result` or a Kuzzle API *Error, and receives notifications through the
-// Subscriber interface it implements.
+// subscriptions (Kuzzle 2.56 lib/core/realtime: hotelClerk.ts, notifier.ts, channel.ts)
+// and the fan-out of notifications to subscribers. It knows nothing of sockets, frames or
+// request envelopes: the server's realtime controller checks a request's arguments and
+// calls the typed actions (Subscribe, Join, Unsubscribe, Count, List, Publish) with plain
+// values; errors are Kuzzle's (*kuzzle.Error, from package kuzzle's catalog), and
+// notifications reach the server through the Subscriber interface it implements. room
+// checks no rights.
+//
+// Files: engine.go (Engine, Config, Conn, Disconnect), rooms.go (rooms, channels,
+// members, entering and leaving), actions.go (the actions), notify.go (notification
+// payloads and channels), fanout.go (delivery, spread over the server's workers).
 //
 // # Concurrency
 //
@@ -11,7 +17,7 @@
 // Every action may run concurrently with every other, including several requests of
 // one connection. Notifications caused by a request are queued on their subscribers
 // (Subscriber.Deliver has returned for all of them) before the action returns, so the
-// server that queues the response afterwards keeps Kuzzle's order (spec section 4):
+// server that queues the response afterwards keeps Kuzzle's order:
 // notifications of a publish, and the "user in"/"user out" notifications of a
 // subscribe/unsubscribe, precede the response. User notifications are delivered under
 // the room's write lock, so they are ordered with everything else on the room;
@@ -22,9 +28,9 @@
 // # Model
 //
 // A room is (index, collection, normalized filter), identified by the filter's id
-// (roomId, 64 hex characters, deterministic: spec section 7.2). It holds the set of
+// (roomId, 64 hex characters, deterministic: a hash of index, collection and normalized filter, see room/filter). It holds the set of
 // its connections (count) and up to 16 channels, one per (users, scope) option pair,
-// named roomId + "-" + 3 digits (spec section 7.3). A subscriber is a member of a
+// named roomId + "-" + 3 digits (channel.ts). A subscriber is a member of a
 // channel's slice; removal swaps the last member in, O(1). A room and its filter are
 // deleted when its last connection leaves. A published document is matched with the
 // indexed filter engine (room/filter), never by a loop over rooms.
@@ -34,7 +40,7 @@
 // A notification is serialized once; for each target channel the payload gets its
 // `room` attribute as last key (one copy per channel: the payload is room's own JSON,
 // so the key is appended, which is what sjson would do, without re-scanning it) and
-// is framed once by Config.Frame; the same bytes are then handed to every subscriber
+// is sealed once by Config.Seal; the same bytes are then handed to every subscriber
 // of the channel. Channels larger than Config.FanoutChunk are split into chunks that
 // helper tasks (Config.Spread) deliver alongside the caller. No per-subscriber JSON
 // work or allocation happens: a publish costs the same few allocations for one
@@ -63,18 +69,12 @@
 //
 // # Example
 //
-// The server side, with the identity frame and an inline executor:
+// The server side, with bare JSON notifications and an inline executor:
 //
 //	eng := room.NewEngine(room.Config{Node: "knode-example-42"})
 //	conn := eng.Connect("9b29879b-7f0f-4281-80be-d3c0bda24f27", sub) // sub implements Subscriber
-//	res, err := eng.Handle("subscribe", &room.Request{
-//		Conn:       conn,
-//		RequestID:  []byte(`"req-1"`),
-//		Index:      []byte(`"idx"`),
-//		Collection: []byte(`"col"`),
-//		Body:       []byte(`{"equals":{"foo":"bar"}}`),
-//	})
-//	// res = {"channel":"9cdadcd1…0f523f70-311","roomId":"9cdadcd1…0f523f70"}
+//	res, err := eng.Subscribe(conn, "idx", "col", []byte(`{"equals":{"foo":"bar"}}`), room.Options{})
+//	// res.RoomID = "9cdadcd1…0f523f70", res.Channel = "9cdadcd1…0f523f70-311"
 //	...
 //	eng.Disconnect(conn) // when the socket closes
 //
