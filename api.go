@@ -93,7 +93,7 @@ func (s *Server) execute(ses *session, r *kuzzle.Request) ([]byte, error) {
 	if !ok {
 		return nil, kuzzle.ErrActionNotFound.New(controller, action)
 	}
-	return a.run(&call{s: s, ses: ses, req: r})
+	return a.run(call{s: s, ses: ses, req: r})
 }
 
 // roomless returns a room-less error frame (Kuzzle's wsSendError): action and controller

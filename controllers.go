@@ -23,7 +23,7 @@ type call struct {
 // endpoint is one API action: its implementation, which returns the raw JSON `result` or
 // an error (a *kuzzle.Error, else reported as core.fatal.unexpected_error).
 type endpoint struct {
-	run func(*call) ([]byte, error)
+	run func(call) ([]byte, error)
 }
 
 // controllers is Kuzzle's API as kuzzlews implements it: controller -> action ->
@@ -88,7 +88,7 @@ func sortedKeys[V any](m map[string]V) []string {
 // --- server controller (Kuzzle 2.56 lib/api/controllers/serverController.ts) ---
 
 // serverNow answers server:now: {"now": <epoch ms>}.
-func serverNow(*call) ([]byte, error) {
+func serverNow(call) ([]byte, error) {
 	b := append(make([]byte, 0, 24), `{"now":`...)
 	b = strconv.AppendInt(b, time.Now().UnixMilli(), 10)
 	return append(b, '}'), nil
@@ -96,17 +96,17 @@ func serverNow(*call) ([]byte, error) {
 
 // serverHealthCheck answers server:healthCheck. kuzzlews has no storage services to
 // report on, so services is empty and the status is green while it serves.
-func serverHealthCheck(*call) ([]byte, error) {
+func serverHealthCheck(call) ([]byte, error) {
 	return []byte(`{"services":{},"status":"green"}`), nil
 }
 
 // serverPublicAPI answers server:publicApi: every controller and action this server
 // implements.
-func serverPublicAPI(c *call) ([]byte, error) { return c.s.publicAPI, nil }
+func serverPublicAPI(c call) ([]byte, error) { return c.s.publicAPI, nil }
 
 // serverInfo answers server:info with what kuzzlews knows of itself, in the shape of
 // Kuzzle's serverInfo.
-func serverInfo(c *call) ([]byte, error) {
+func serverInfo(c call) ([]byte, error) {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	st := c.s.poll.Stats()
@@ -131,7 +131,7 @@ func serverInfo(c *call) ([]byte, error) {
 
 // authCheckToken answers auth:checkToken. kuzzlews serves anonymous users only: no
 // token means the anonymous user, any token is invalid.
-func authCheckToken(c *call) ([]byte, error) {
+func authCheckToken(c call) ([]byte, error) {
 	token := c.req.Body.Get("token")
 	if !kuzzle.Present(token) || (token.Type == gjson.String && token.Str == "") {
 		return []byte(`{"expiresAt":null,"kuid":"-1","valid":true}`), nil
@@ -140,7 +140,7 @@ func authCheckToken(c *call) ([]byte, error) {
 }
 
 // authGetCurrentUser answers auth:getCurrentUser for the anonymous user.
-func authGetCurrentUser(*call) ([]byte, error) {
+func authGetCurrentUser(call) ([]byte, error) {
 	return []byte(`{"_id":"-1","_source":{"profileIds":["anonymous"]},"strategies":[]}`), nil
 }
 
@@ -193,7 +193,7 @@ func subscribedResult(s room.Subscribed, err error) ([]byte, error) {
 
 // realtimeSubscribe is realtime:subscribe: index and collection (missing_argument,
 // invalid_type), a body (body_required), then the engine's checks.
-func realtimeSubscribe(c *call) ([]byte, error) {
+func realtimeSubscribe(c call) ([]byte, error) {
 	index, collection, err := c.req.IndexAndCollection()
 	if err != nil {
 		return nil, err
@@ -205,7 +205,7 @@ func realtimeSubscribe(c *call) ([]byte, error) {
 }
 
 // realtimeJoin is realtime:join: body.roomId, then the engine's checks.
-func realtimeJoin(c *call) ([]byte, error) {
+func realtimeJoin(c call) ([]byte, error) {
 	id, err := c.req.BodyString("roomId")
 	if err != nil {
 		return nil, err
@@ -214,7 +214,7 @@ func realtimeJoin(c *call) ([]byte, error) {
 }
 
 // realtimeUnsubscribe is realtime:unsubscribe: {"roomId":R}.
-func realtimeUnsubscribe(c *call) ([]byte, error) {
+func realtimeUnsubscribe(c call) ([]byte, error) {
 	id, err := c.req.BodyString("roomId")
 	if err != nil {
 		return nil, err
@@ -228,7 +228,7 @@ func realtimeUnsubscribe(c *call) ([]byte, error) {
 }
 
 // realtimeCount is realtime:count: {"count":n}, 0 for an unknown room.
-func realtimeCount(c *call) ([]byte, error) {
+func realtimeCount(c call) ([]byte, error) {
 	id, err := c.req.BodyString("roomId")
 	if err != nil {
 		return nil, err
@@ -240,7 +240,7 @@ func realtimeCount(c *call) ([]byte, error) {
 
 // realtimeList is realtime:list: {"<index>":{"<collection>":{"<roomId>":<count>}}}, keys
 // sorted. It takes no argument.
-func realtimeList(c *call) ([]byte, error) {
+func realtimeList(c call) ([]byte, error) {
 	out := map[string]map[string]map[string]int{}
 	for _, rc := range c.s.rooms.List(nil) {
 		if out[rc.Index] == nil {
@@ -258,7 +258,7 @@ var publishedResult = []byte(`{"published":true}`)
 
 // realtimePublish is realtime:publish: a body (body_required), index and collection, then
 // the notification to every matching subscriber. Result: {"published":true}.
-func realtimePublish(c *call) ([]byte, error) {
+func realtimePublish(c call) ([]byte, error) {
 	if !c.req.HasBody() {
 		return nil, kuzzle.ErrBodyRequired.New()
 	}
@@ -284,7 +284,7 @@ var validResult = []byte(`{"errorMessages":{},"valid":true}`)
 // realtimeValidate is realtime:validate (deprecated in Kuzzle): without validation
 // specifications every document is valid. Errors: body_required, then index and
 // collection.
-func realtimeValidate(c *call) ([]byte, error) {
+func realtimeValidate(c call) ([]byte, error) {
 	if !c.req.HasBody() {
 		return nil, kuzzle.ErrBodyRequired.New()
 	}
