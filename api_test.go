@@ -112,6 +112,16 @@ func TestRequestEnvelope(t *testing.T) {
 			},
 		},
 		{
+			name: "numeric requestId: echoed in the room-less type error, as Kuzzle's wsSendError",
+			req:  `{"requestId":123,"controller":"server","action":"now"}`,
+			check: func(t *testing.T, raw []byte, m map[string]any) {
+				wantRoomless("", 400)(t, raw, m)
+				if m["requestId"] != float64(123) || field(m, "error", "message") != `Attribute requestId must be of type "string"` {
+					t.Fatalf("envelope %s", raw)
+				}
+			},
+		},
+		{
 			name:  "volatile of the wrong type",
 			req:   `{"controller":"server","action":"now","volatile":"x"}`,
 			check: wantRoomless("", 400),
