@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"sync/atomic"
+	"time"
 	"unicode/utf8"
 
 	"github.com/kuzzlews/kuzzlews/frame"
@@ -18,6 +19,7 @@ var (
 	closeIdle         = frame.Close(frame.StatusGoingAway, "idle timeout")
 	closeShutdown     = frame.Close(frame.StatusGoingAway, "server shutting down")
 	closeProtocol     = frame.Close(frame.StatusProtocolError, "")
+	pingFrame         = frame.AppendFrame(nil, frame.OpPing, nil)
 	handshakeShutdown = []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n\r\nserver shutting down")
 	handshakeTimedOut = []byte("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\nhandshake timeout")
 )
@@ -30,6 +32,7 @@ type client struct {
 	conn     *netpoll.Conn
 	r        frame.Reader
 	upgraded atomic.Bool // read by Shutdown from another goroutine
+	pinged   bool        // a PING went out since the client's last bytes
 }
 
 func (s *Server) newClient(c *netpoll.Conn) netpoll.Handler {
@@ -71,11 +74,8 @@ func (cl *client) OnData(c *netpoll.Conn, data []byte) int {
 		cl.Send(resp)
 		consumed = n
 	}
-	if cl.s.cfg.IdleTimeout > 0 {
-		c.SetDeadline(cl.s.cfg.IdleTimeout)
-	} else {
-		c.SetDeadline(0)
-	}
+	cl.pinged = false
+	c.SetDeadline(cl.quietDeadline())
 	for consumed < len(data) {
 		n, ev, ok, err := cl.r.Next(data[consumed:])
 		if err != nil {
@@ -114,10 +114,36 @@ func (cl *client) OnData(c *netpoll.Conn, data []byte) int {
 	return consumed
 }
 
-// OnDeadline implements netpoll.Handler: the handshake or idle deadline passed.
+// quietDeadline is how long the connection may stay silent before OnDeadline runs: the
+// ping interval when pings are on, else the idle timeout (0: no deadline).
+func (cl *client) quietDeadline() time.Duration {
+	idle, ping := cl.s.cfg.IdleTimeout, cl.s.cfg.PingInterval
+	switch {
+	case ping > 0 && (idle <= 0 || ping < idle):
+		return ping
+	case idle > 0:
+		return idle
+	}
+	return 0
+}
+
+// OnDeadline implements netpoll.Handler: the handshake deadline passed (HTTP 408), or
+// the connection was silent for the ping interval (a PING goes out, and the rest of the
+// idle timeout starts) or for the idle timeout (1001).
 func (cl *client) OnDeadline(c *netpoll.Conn) {
 	if !cl.upgraded.Load() {
 		c.Close(handshakeTimedOut)
+		return
+	}
+	idle, ping := cl.s.cfg.IdleTimeout, cl.s.cfg.PingInterval
+	if ping > 0 && (idle <= 0 || (!cl.pinged && ping < idle)) {
+		cl.pinged = true
+		cl.Send(pingFrame)
+		if idle <= 0 {
+			c.SetDeadline(ping)
+		} else {
+			c.SetDeadline(idle - ping)
+		}
 		return
 	}
 	c.Close(closeIdle)

@@ -44,6 +44,7 @@ func flags(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.MaxHandshakeBytes, "max-handshake-bytes", DefaultMaxHandshakeBytes, "largest upgrade request in bytes, HTTP 431 past it (0: the default)")
 	fs.DurationVar(&cfg.HandshakeTimeout, "handshake-timeout", DefaultHandshakeTimeout, "time allowed to complete the upgrade request, HTTP 408 past it (0: the default)")
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close connections silent for that long, with 1001 (0: the default; negative: never)")
+	fs.DurationVar(&cfg.PingInterval, "ping-interval", 0, "send a PING to connections silent for that long (0: never)")
 	fs.IntVar(&cfg.MaxQueuedBytes, "max-queued-bytes", DefaultMaxQueuedBytes, "bytes waiting to be written to one client before it is closed with 1011 (0: the default)")
 	fs.IntVar(&cfg.RateLimit, "rate-limit", 0, "messages per second per connection (0: unlimited)")
 	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", DefaultCloseTimeout, "time a closing connection gets to flush and see the client close (0: the default)")

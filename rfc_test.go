@@ -355,3 +355,31 @@ func TestIdleTimeoutCloses1001(t *testing.T) {
 		t.Fatalf("close code %d, want 1001", got)
 	}
 }
+
+// -ping-interval: a client that never pings itself is kept alive by answering the server's
+// PINGs past several idle timeouts; one that answers nothing still gets 1001.
+func TestPingInterval(t *testing.T) {
+	s := startServer(t, Config{PingInterval: time.Second, IdleTimeout: 2 * time.Second})
+	t.Run("answered", func(t *testing.T) {
+		c := dialWS(t, s)
+		for i := range 3 { // 3 pings span more than 2 idle timeouts
+			f := c.readFrame()
+			if f.Header.OpCode != ws.OpPing {
+				t.Fatalf("frame %d: opcode %v, want a ping", i, f.Header.OpCode)
+			}
+			c.writeRaw(maskedFrame(true, ws.OpPong, f.Payload, true))
+		}
+		if m := c.request(nowReq); m["room"] != "r1" {
+			t.Fatalf("after the pings: %v", m)
+		}
+	})
+	t.Run("unanswered", func(t *testing.T) {
+		c := dialWS(t, s)
+		if f := c.readFrame(); f.Header.OpCode != ws.OpPing {
+			t.Fatalf("opcode %v, want a ping", f.Header.OpCode)
+		}
+		if got := c.expectClose(); got != ws.StatusGoingAway {
+			t.Fatalf("close code %d, want 1001", got)
+		}
+	})
+}

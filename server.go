@@ -61,6 +61,12 @@ type Config struct {
 	// IdleTimeout closes a connection that sent nothing (no message, no ping) for that
 	// long, with close code 1001. 0 means 60 s; a negative value disables it.
 	IdleTimeout time.Duration
+	// PingInterval makes the server send an RFC 6455 PING (section 5.5.2) to a connection
+	// that sent nothing for that long, so that clients that never ping themselves (unlike
+	// the SDK, which sends {"p":1} every 2 s) stay alive by answering PONG. 0 disables it,
+	// as Kuzzle's sendPingsAutomatically: false. A client that answers nothing still
+	// reaches IdleTimeout. Pings are not sent when PingInterval >= IdleTimeout.
+	PingInterval time.Duration
 	// MaxQueuedBytes bounds the bytes waiting to be written to one client; 0 means 4 MiB.
 	// A client past it is closed with code 1011, as Kuzzle closes slow clients, and
 	// counted. One message of any size is always accepted when nothing is waiting, so a
@@ -113,7 +119,7 @@ func (c Config) validate() error {
 		flag string
 		d    time.Duration
 	}{
-		{"handshake-timeout", c.HandshakeTimeout}, {"close-timeout", c.CloseTimeout},
+		{"handshake-timeout", c.HandshakeTimeout}, {"close-timeout", c.CloseTimeout}, {"ping-interval", c.PingInterval},
 	} {
 		if f.d < 0 {
 			return fmt.Errorf("-%s %v: must not be negative", f.flag, f.d)

@@ -6,10 +6,11 @@ import "github.com/gobwas/ws"
 // this package need not import gobwas/ws.
 type OpCode = ws.OpCode
 
-// Opcodes of data frames (RFC 6455 section 5.6).
+// Opcodes of data frames (RFC 6455 section 5.6) and the ping control frame (5.5.2).
 const (
 	OpText   = ws.OpText
 	OpBinary = ws.OpBinary
+	OpPing   = ws.OpPing
 )
 
 // StatusCode is a close code (RFC 6455 section 7.4), gobwas/ws's type.
