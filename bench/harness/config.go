@@ -91,7 +91,7 @@ type Config struct {
 }
 
 // Quick is the smoke configuration: small N, shared mode, about a minute for five targets.
-// go test ./bench/... runs it (kuzzlews only when it can be built: see DropTarget).
+// cd bench && go test ./... runs it (kuzzlews only when it can be built: see DropTarget).
 func Quick() Config {
 	return Config{
 		Name:      "quick",
@@ -125,7 +125,7 @@ func Medium() Config {
 	return c
 }
 
-// Full is the guide's comparison (shared/guides/benchmarking.md): up to 19,000 connections.
+// Full is the complete comparison of bench/README.md: up to 19,000 connections.
 func Full() Config {
 	return Config{
 		Name:      "full",

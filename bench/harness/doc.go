@@ -11,6 +11,6 @@
 // Example:
 //
 //	cfg := harness.Quick()
-//	cfg.OutDir = "bench/results/quick"
+//	cfg.OutDir = "results/quick"
 //	res, err := harness.Run(context.Background(), cfg)
 package harness

@@ -11,21 +11,21 @@ import (
 
 // TestQuickComparison runs the quick preset end to end against real servers over loopback: the
 // gorilla and nbio peers and the raw-write floor with one and two threads, plus kuzzlews when
-// KUZZLEWS_BIN names a binary or the module root is a main package. Every target run must
+// KUZZLEWS_BIN names a binary or the repository root is a main package. Every target run must
 // produce complete, consistent results; nothing is skipped.
 func TestQuickComparison(t *testing.T) {
 	cfg := Quick()
-	root, err := ModuleRoot()
+	roots, err := FindRoots()
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.KuzzlewsBin = os.Getenv("KUZZLEWS_BIN")
-	if cfg.KuzzlewsBin == "" && !RootHasMain(root) {
+	if cfg.KuzzlewsBin == "" && !RootHasMain(roots.Repo) {
 		t.Log("kuzzlews: no KUZZLEWS_BIN and the root package is not a main package: peers and floor only")
 		cfg.DropTarget("kuzzlews")
 	}
 	cfg.OutDir = t.TempDir()
-	cfg.CommandLine = "go test ./bench/harness -run TestQuickComparison"
+	cfg.CommandLine = "cd bench && go test ./harness -run TestQuickComparison"
 	cfg.Logf = t.Logf
 	res, err := Run(context.Background(), cfg)
 	if err != nil {

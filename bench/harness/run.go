@@ -21,7 +21,7 @@ import (
 // reports to cfg.OutDir when set. A failing scenario is recorded in TargetRun.Errors and the
 // run goes on; an error is returned only when nothing can run (build failure, bad config).
 func Run(ctx context.Context, cfg Config) (*Results, error) {
-	root, err := ModuleRoot()
+	roots, err := FindRoots()
 	if err != nil {
 		return nil, err
 	}
@@ -30,8 +30,8 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	e := &env{ctx: ctx, cfg: cfg, root: root, tmp: tmp, bins: map[string]string{}}
-	res := &Results{Machine: describeMachine(root, cfg.CommandLine), Config: cfg}
+	e := &env{ctx: ctx, cfg: cfg, roots: roots, tmp: tmp, bins: map[string]string{}}
+	res := &Results{Machine: describeMachine(roots.Repo, cfg.CommandLine), Config: cfg}
 	cfg.logf("building into %s", tmp)
 	if err := e.prepare(); err != nil {
 		return nil, err

@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
+
+	"golang.org/x/mod/modfile"
 
 	"github.com/kuzzlews/kuzzlews/bench/load"
 )
@@ -36,7 +39,7 @@ type target struct {
 type env struct {
 	ctx        context.Context // cancelled: stop after the current step
 	cfg        Config
-	root       string // module root (directory of go.mod)
+	roots      Roots
 	tmp        string
 	bins       map[string]string
 	mode       string
@@ -45,32 +48,87 @@ type env struct {
 	workerLog  *os.File
 }
 
-// ModuleRoot returns the directory of the main module's go.mod.
-func ModuleRoot() (string, error) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil {
-		return "", fmt.Errorf("go env GOMOD: %w", err)
-	}
-	mod := strings.TrimSpace(string(out))
-	if mod == "" || mod == os.DevNull {
-		return "", errors.New("harness: not inside a Go module")
-	}
-	return filepath.Dir(mod), nil
+// The two Go modules of the repository: the server at the root and this benchmark in bench/.
+const (
+	RepoModule  = "github.com/kuzzlews/kuzzlews"
+	BenchModule = "github.com/kuzzlews/kuzzlews/bench"
+)
+
+// Roots are the two module directories the harness builds from.
+type Roots struct {
+	// Repo is the repository root: the directory of the go.mod of RepoModule, where kuzzlews
+	// is built from.
+	Repo string
+	// Bench is the directory of the go.mod of BenchModule (Repo/bench): the load generator,
+	// the peers and the floor are built there.
+	Bench string
 }
 
-// RootHasMain reports whether the module's root package github.com/kuzzlews/kuzzlews is a
-// main package, i.e. whether kuzzlews can be built from source.
-func RootHasMain(root string) bool {
-	cmd := exec.Command("go", "list", "-f", "{{.Name}}", "github.com/kuzzlews/kuzzlews")
-	cmd.Dir = root
+// FindRoots walks up from the working directory to the first go.mod. It must be RepoModule's
+// or BenchModule's; the other module is then Repo/bench or the parent of Bench, and its go.mod
+// must name it. It fails with the paths it saw otherwise (e.g. run outside the repository).
+func FindRoots() (Roots, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return Roots{}, err
+	}
+	for dir := wd; ; dir = filepath.Dir(dir) {
+		mod, err := modulePath(dir)
+		if err == nil {
+			var r Roots
+			switch mod {
+			case RepoModule:
+				r = Roots{Repo: dir, Bench: filepath.Join(dir, "bench")}
+			case BenchModule:
+				r = Roots{Repo: filepath.Dir(dir), Bench: dir}
+			default:
+				return Roots{}, fmt.Errorf("harness: %s/go.mod is module %q, not %s or %s: run from the kuzzlews repository", dir, mod, RepoModule, BenchModule)
+			}
+			if m, err := modulePath(r.Repo); err != nil || m != RepoModule {
+				return Roots{}, fmt.Errorf("harness: %s/go.mod should be module %s (found %q, %v)", r.Repo, RepoModule, m, err)
+			}
+			if m, err := modulePath(r.Bench); err != nil || m != BenchModule {
+				return Roots{}, fmt.Errorf("harness: %s/go.mod should be module %s (found %q, %v)", r.Bench, BenchModule, m, err)
+			}
+			return r, nil
+		}
+		if !errors.Is(err, fs.ErrNotExist) {
+			return Roots{}, err
+		}
+		if filepath.Dir(dir) == dir {
+			return Roots{}, fmt.Errorf("harness: no go.mod in %s or above: run from the kuzzlews repository", wd)
+		}
+	}
+}
+
+// modulePath returns the module path of dir/go.mod.
+func modulePath(dir string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+	if err != nil {
+		return "", err
+	}
+	m := modfile.ModulePath(b)
+	if m == "" {
+		return "", fmt.Errorf("harness: %s/go.mod has no module line", dir)
+	}
+	return m, nil
+}
+
+// RootHasMain reports whether the package at the repository root (RepoModule) is a main
+// package, i.e. whether kuzzlews can be built from source.
+func RootHasMain(repo string) bool {
+	cmd := exec.Command("go", "list", "-f", "{{.Name}}", ".")
+	cmd.Dir = repo
 	out, err := cmd.Output()
 	return err == nil && strings.TrimSpace(string(out)) == "main"
 }
 
-func (e *env) goBuild(name, pkg string) error {
+// goBuild builds pkg (a path relative to dir, e.g. "./cmd/loadgen") in dir into the
+// temporary directory as name.
+func (e *env) goBuild(name, dir, pkg string) error {
 	out := filepath.Join(e.tmp, name)
 	cmd := exec.Command("go", "build", "-o", out, pkg)
-	cmd.Dir = e.root
+	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %v\n%s", pkg, err, b)
 	}
@@ -80,23 +138,23 @@ func (e *env) goBuild(name, pkg string) error {
 
 // prepare builds or installs what the configured targets need.
 func (e *env) prepare() error {
-	if err := e.goBuild("loadgen", "./bench/cmd/loadgen"); err != nil {
+	if err := e.goBuild("loadgen", e.roots.Bench, "./cmd/loadgen"); err != nil {
 		return err
 	}
 	for _, t := range e.cfg.Targets {
 		var err error
 		switch t {
 		case "gorilla", "nbio":
-			err = e.goBuild(t, "./bench/peers/"+t)
+			err = e.goBuild(t, e.roots.Bench, "./peers/"+t)
 		case "floor1", "floor2":
 			if e.bins["floor"] == "" {
-				err = e.goBuild("floor", "./bench/cmd/floor")
+				err = e.goBuild("floor", e.roots.Bench, "./cmd/floor")
 			}
 		case "kuzzlews":
 			if e.cfg.KuzzlewsBin != "" {
 				e.bins["kuzzlews"] = e.cfg.KuzzlewsBin
-			} else if RootHasMain(e.root) {
-				err = e.goBuild("kuzzlews", "github.com/kuzzlews/kuzzlews")
+			} else if RootHasMain(e.roots.Repo) {
+				err = e.goBuild("kuzzlews", e.roots.Repo, ".")
 			} else {
 				err = errors.New("harness: target kuzzlews: the root package is not a main package yet and no KuzzlewsBin is set")
 			}
@@ -115,7 +173,7 @@ func (e *env) prepare() error {
 }
 
 func (e *env) npmCI() error {
-	dir := filepath.Join(e.root, "bench", "peers", "nodews")
+	dir := filepath.Join(e.roots.Bench, "peers", "nodews")
 	if _, err := exec.LookPath("node"); err != nil {
 		return errors.New("harness: target nodews needs node on PATH")
 	}
@@ -181,7 +239,7 @@ func (e *env) target(name string) *target {
 	case "nodews":
 		return &target{name: name, proto: load.Kuzzle, path: "/",
 			argv: func(port int, _ string) ([]string, string, error) {
-				return append([]string{"node", "server.js"}, hostPort(port)...), filepath.Join(e.root, "bench", "peers", "nodews"), nil
+				return append([]string{"node", "server.js"}, hostPort(port)...), filepath.Join(e.roots.Bench, "peers", "nodews"), nil
 			}}
 	case "centrifugo":
 		return &target{name: name, proto: load.Centrifugo, path: "/connection/websocket", hasPprof: true, goRuntime: true,

@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// goalRow is one line of the targets table of shared/guides/benchmarking.md.
+// goalRow is one line of the goals table (bench/README.md, "Goals").
 type goalRow struct {
 	mode, figure, value, goal string
 	met                       bool
@@ -52,7 +52,7 @@ func abs(v int) int {
 	return v
 }
 
-// goals checks kuzzlews against the guide's targets, per mode. A missing figure is not listed.
+// goals checks kuzzlews against the goals of bench/README.md, per mode. A missing figure is not listed.
 func goals(res *Results) []goalRow {
 	var rows []goalRow
 	peers := []string{"gorilla", "nbio", "nodews", "centrifugo"}
@@ -115,7 +115,7 @@ func goalsMarkdown(res *Results) string {
 		return ""
 	}
 	var b strings.Builder
-	b.WriteString("## kuzzlews against the targets (shared/guides/benchmarking.md)\n\n| mode | figure | measured | target | met |\n|---|---|---|---|---|\n")
+	b.WriteString("## kuzzlews against the goals (bench/README.md)\n\n| mode | figure | measured | target | met |\n|---|---|---|---|---|\n")
 	for _, r := range rows {
 		met := "MISSED"
 		if r.met {

@@ -1,7 +1,10 @@
 // Package load is the client side of the benchmark: a small WebSocket client made for holding
 // thousands of connections from one process, the two wire protocols the targets speak (Kuzzle's
-// JSON envelope, spec/kuzzle-protocol.md sections 5, 7.4, 7.7, 8.1; and Centrifugo's JSON
-// protocol: connect, subscribe, publish, push), and a mergeable latency histogram.
+// JSON envelope as Kuzzle 2.56 serves it over WebSocket: requests with a requestId, responses
+// whose root `room` is that requestId, notifications whose root `room` is the channel, see
+// lib/core/network/protocols/httpwsProtocol.ts and lib/core/realtime/hotelClerk.ts; and
+// Centrifugo's JSON protocol: connect, subscribe, publish, push), and a mergeable latency
+// histogram.
 //
 // Concurrency: a Conn is read by one goroutine at a time; WriteText and the pong answers to
 // pings are serialized by the Conn, so one reader and any writers may run together. Hist is not

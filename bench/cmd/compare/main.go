@@ -1,14 +1,17 @@
 // Command compare runs the benchmark comparison of kuzzlews with its peers and the raw-write
 // floor, and writes results.json, results.md and charts under bench/results/<mode>-<time>/.
 //
-//	go run ./bench/cmd/compare -mode quick                 # under a minute, small N
-//	go run ./bench/cmd/compare -mode medium                # up to 5k connections
-//	go run ./bench/cmd/compare -mode full                  # the guide's runs, up to 19k connections
-//	go run ./bench/cmd/compare -mode full -targets kuzzlews,nbio -modes shared
-//	go run ./bench/cmd/compare -render bench/results/medium-peers   # redraw from results.json
+//	cd bench
+//	go run ./cmd/compare -mode quick                 # under a minute, small N
+//	go run ./cmd/compare -mode medium                # up to 5k connections
+//	go run ./cmd/compare -mode full                  # up to 19k connections
+//	go run ./cmd/compare -mode full -targets kuzzlews,nbio -modes shared
+//	go run ./cmd/compare -render results/medium-peers   # redraw from results.json
 //
-// Run it from the repository root. Every server and client it starts is its own child and
-// stops by itself; only 127.0.0.0/8 addresses are used.
+// From the repository root: go -C bench run ./cmd/compare ... bench is its own Go module
+// (github.com/kuzzlews/kuzzlews/bench); the harness finds the repository root above it and
+// builds kuzzlews there. Every server and client it starts is its own child and stops by
+// itself; only 127.0.0.0/8 addresses are used.
 package main
 
 import (
@@ -61,21 +64,21 @@ func main() {
 	}
 	cfg.KuzzlewsBin, cfg.KuzzlewsPprofFlag, cfg.CentrifugoBin = *kbin, *kpprof, *cbin
 	cfg.KuzzlewsArgs = strings.Fields(*kargs)
-	root, err := harness.ModuleRoot()
+	roots, err := harness.FindRoots()
 	if err != nil {
 		log.Fatal(err)
 	}
-	if *targets == "" && cfg.KuzzlewsBin == "" && !harness.RootHasMain(root) {
+	if *targets == "" && cfg.KuzzlewsBin == "" && !harness.RootHasMain(roots.Repo) {
 		log.Printf("kuzzlews: the root package is not a main package yet; running the peers only")
 		cfg.DropTarget("kuzzlews")
 	}
 	cfg.OutDir = *out
 	if cfg.OutDir == "" {
-		cfg.OutDir = filepath.Join(root, "bench", "results", cfg.Name+"-"+time.Now().UTC().Format("20060102-150405"))
+		cfg.OutDir = filepath.Join(roots.Bench, "results", cfg.Name+"-"+time.Now().UTC().Format("20060102-150405"))
 	}
 	cfg.CommandLine = strings.Join(os.Args, " ")
 	if strings.Contains(os.Args[0], "go-build") {
-		cfg.CommandLine = strings.Join(append([]string{"go run ./bench/cmd/compare"}, os.Args[1:]...), " ")
+		cfg.CommandLine = strings.Join(append([]string{"go run ./cmd/compare"}, os.Args[1:]...), " ")
 	}
 	cfg.Logf = func(format string, args ...any) {
 		fmt.Fprintf(os.Stderr, time.Now().UTC().Format("15:04:05 ")+format+"\n", args...)

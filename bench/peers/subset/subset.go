@@ -1,7 +1,9 @@
 // Package subset implements the part of Kuzzle's WebSocket protocol that every benchmark peer
 // speaks, independent of any network library: server:now, realtime:subscribe on a whole
-// index/collection (the `{}` filter), and realtime:publish
-// (spec/kuzzle-protocol.md sections 5, 7.4, 7.7, 8.1).
+// index/collection (the `{}` filter), and realtime:publish, with the shapes of Kuzzle 2.56
+// (responses: lib/api/request/requestResponse.ts; subscribe result {roomId, channel}:
+// lib/core/realtime/hotelClerk.ts; notifications: lib/core/realtime/notification/document.ts,
+// with the root `room` set to the channel by lib/core/network/protocols/httpwsProtocol.ts).
 //
 // Concurrency: Hub is safe for concurrent use. Handle may be called from any goroutine; it
 // calls Subscriber.Send for the notifications and returns the response bytes for the caller to
@@ -49,7 +51,8 @@ func (h *Hub) Subscribers(ch string) []Subscriber {
 	return out
 }
 
-// Remove drops s from every channel (connection close, spec section 7.11).
+// Remove drops s from every channel (connection close: HotelClerk.removeConnection in
+// lib/core/realtime/hotelClerk.ts).
 func (h *Hub) Remove(s Subscriber) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -133,7 +136,8 @@ func (h *Hub) Handle(conn Subscriber, payload []byte) []byte {
 	return ErrorResponse(r, 404, "API controller or action not found.")
 }
 
-// Notification builds the document notification of a publish for channel ch (spec 8.1).
+// Notification builds the document notification of a publish for channel ch
+// (lib/core/realtime/notification/document.ts, action "publish", scope "in").
 func Notification(r Request, ch string) []byte {
 	body := r.Body
 	if len(body) == 0 {
@@ -157,7 +161,7 @@ func Notification(r Request, ch string) []byte {
 }
 
 // Response builds a success response to r whose `result` is the raw JSON result; its root
-// `room` is r.RequestID (spec section 5.2, minimal form).
+// `room` is r.RequestID (the minimal form of a Kuzzle response).
 func Response(r Request, result string) []byte {
 	b := make([]byte, 0, 160+len(result))
 	b = append(b, `{"action":`...)
