@@ -81,11 +81,12 @@ func (e *HandshakeError) Error() string {
 //     is a complete HTTP error response to write before closing, err is a
 //     *HandshakeError. Statuses: 405 (with Allow: GET) for a method other than
 //     GET; 426 (with Sec-WebSocket-Version: 13) for a missing or wrong
-//     Sec-WebSocket-Version or a request without "Upgrade: websocket"; 431
-//     when the request exceeds cfg.MaxBytes; 505 for an HTTP version below
-//     1.1; 400 for anything else malformed (missing Host, Connection without
-//     the upgrade token, bad Sec-WebSocket-Key, bad header line). Error
-//     responses carry Content-Length and "Connection: close".
+//     Sec-WebSocket-Version or a request without "Upgrade: websocket";
+//     431 when the request exceeds cfg.MaxBytes; 505 for an HTTP version
+//     below 1.1; 400 for anything else malformed (missing Host, Connection
+//     without the upgrade token, a missing, bad or repeated
+//     Sec-WebSocket-Key, bad header line). Error responses carry
+//     Content-Length and "Connection: close".
 //
 // Any path is accepted. The first offered sub-protocol is echoed. Extensions
 // (permessage-deflate) are never negotiated, so offers are ignored.
@@ -130,7 +131,7 @@ func upgrade(req []byte) (resp []byte, hs Handshake, err error) {
 	if err != nil {
 		return nil, Handshake{}, err
 	}
-	if !validKeys(req) {
+	if !validKey(req) {
 		return nil, Handshake{}, ws.ErrHandshakeBadSecKey
 	}
 	hs.Protocol = got.Protocol
@@ -161,23 +162,46 @@ func requestBounds(data []byte) (start, end int) {
 	return start, -1
 }
 
-// validKeys reports whether every Sec-WebSocket-Key header of the request
-// head decodes from base64 to 16 bytes (RFC 6455 section 4.2.1 item 5);
-// gobwas/ws checks only that the value is 24 characters long.
-func validKeys(req []byte) bool {
-	const name = "Sec-WebSocket-Key"
+// validKey reports whether the request head has exactly one
+// Sec-WebSocket-Key header (RFC 6455 section 11.3.1: it "MUST NOT appear more
+// than once in an HTTP request") and whether its value decodes from base64 to
+// 16 bytes (section 4.2.1 item 5). gobwas/ws checks only that each value is 24
+// characters long, and computes the accept value from the last one.
+func validKey(req []byte) bool {
+	keys := 0
 	for line := range bytes.Lines(req) {
-		k, v, ok := bytes.Cut(line, []byte{':'})
-		if !ok || !bytes.EqualFold(bytes.TrimSpace(k), []byte(name)) {
+		name, value, ok := headerLine(line)
+		if !ok || !bytes.EqualFold(name, []byte("Sec-WebSocket-Key")) {
 			continue
 		}
+		keys++
 		var key [18]byte
-		n, err := base64.StdEncoding.Decode(key[:], bytes.TrimSpace(v))
+		n, err := base64.StdEncoding.Decode(key[:], value)
 		if err != nil || n != 16 {
 			return false
 		}
 	}
-	return true
+	return keys == 1
+}
+
+// headerLine splits a header line (with or without its line end) into a
+// field name and value without surrounding spaces or tabs, as ws.Upgrader
+// does; ok is false for a line without a colon (the request line, the blank
+// line, a malformed line).
+func headerLine(line []byte) (name, value []byte, ok bool) {
+	line = bytes.TrimSuffix(line, []byte{'\n'})
+	line = bytes.TrimSuffix(line, []byte{'\r'})
+	k, v, ok := bytes.Cut(line, []byte{':'})
+	if !ok {
+		return nil, nil, false
+	}
+	return trimOWS(k), trimOWS(v), true
+}
+
+// trimOWS removes the optional whitespace (spaces and horizontal tabs, RFC
+// 7230 section 3.2.3) around b.
+func trimOWS(b []byte) []byte {
+	return bytes.Trim(b, " \t")
 }
 
 // requestConn feeds the complete request to ws.Upgrader and collects its

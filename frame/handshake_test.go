@@ -175,6 +175,16 @@ func TestUpgrade(t *testing.T) {
 			status:  http.StatusBadRequest,
 		},
 		{
+			name:    "repeated key (RFC 6455 section 11.3.1)",
+			request: request("GET / HTTP/1.1", with("Sec-WebSocket-Key: AQIDBAUGBwgJCgsMDQ4PEA==")...),
+			status:  http.StatusBadRequest,
+		},
+		{
+			name:    "repeated identical key",
+			request: request("GET / HTTP/1.1", with("Sec-WebSocket-Key: "+testKey)...),
+			status:  http.StatusBadRequest,
+		},
+		{
 			name:    "short key",
 			request: request("GET / HTTP/1.1", replaced("Sec-WebSocket-Key", "c2hvcnQ=")...),
 			status:  http.StatusBadRequest,
