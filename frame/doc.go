@@ -20,7 +20,9 @@
 //
 //   - Upgrade checks the HTTP upgrade request (RFC 6455 section 4.2) once it
 //     is complete and returns the bytes of the response: 101 Switching
-//     Protocols, or an HTTP error to write before closing. Any bytes after
+//     Protocols, or an HTTP error to write before closing. Connection and
+//     Upgrade are read as lists, on one line or several (RFC 7230 section 7);
+//     Sec-WebSocket-Key must appear once (section 11.3.1). Any bytes after
 //     the request are the client's first frames.
 //   - Reader.Next parses one client frame (section 5): it checks the header
 //     as soon as its bytes are there (mask, RSV bits, opcodes, control frame

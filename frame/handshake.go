@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"strings"
 
 	"github.com/gobwas/ws"
 )
@@ -81,12 +82,17 @@ func (e *HandshakeError) Error() string {
 //     is a complete HTTP error response to write before closing, err is a
 //     *HandshakeError. Statuses: 405 (with Allow: GET) for a method other than
 //     GET; 426 (with Sec-WebSocket-Version: 13) for a missing or wrong
-//     Sec-WebSocket-Version or a request without "Upgrade: websocket";
+//     Sec-WebSocket-Version or a request whose Upgrade field lacks "websocket";
 //     431 when the request exceeds cfg.MaxBytes; 505 for an HTTP version
 //     below 1.1; 400 for anything else malformed (missing Host, Connection
 //     without the upgrade token, a missing, bad or repeated
 //     Sec-WebSocket-Key, bad header line). Error responses carry
 //     Content-Length and "Connection: close".
+//
+// Connection and Upgrade are read as lists (RFC 7230 section 7): one field
+// may come on several lines, and its elements are separated by commas with
+// optional spaces or tabs ("Connection: keep-alive, Upgrade",
+// "Upgrade: websocket, h2c").
 //
 // Any path is accepted. The first offered sub-protocol is echoed. Extensions
 // (permessage-deflate) are never negotiated, so offers are ignored.
@@ -127,7 +133,7 @@ func upgrade(req []byte) (resp []byte, hs Handshake, err error) {
 			return nil
 		},
 	}
-	got, err := u.Upgrade(&requestConn{r: req, w: &out})
+	got, err := u.Upgrade(&requestConn{r: listHeaders(req), w: &out})
 	if err != nil {
 		return nil, Handshake{}, err
 	}
@@ -184,6 +190,96 @@ func validKey(req []byte) bool {
 	return keys == 1
 }
 
+// Canonical lines of the list-valued fields RFC 6455 section 4.2.1 requires,
+// as listHeaders hands them to ws.Upgrader.
+const (
+	canonicalConnection = "Connection: Upgrade\r\n"
+	canonicalUpgrade    = "Upgrade: websocket\r\n"
+)
+
+// listHeaders returns the request head to give ws.Upgrader, with the
+// Connection and Upgrade fields read as the lists they are. RFC 7230 section
+// 3.2.2 lets a client send a list-valued field on several lines, and section 7
+// separates elements with commas and optional spaces or tabs, allowing empty
+// elements; ws.Upgrader checks each line alone and stops at tabs, so it
+// refuses "Connection: keep-alive" next to "Connection: Upgrade", or
+// "Upgrade: websocket, h2c". Here each field counts as a whole: when it holds
+// the element RFC 6455 section 4.2.1 requires (the token "Upgrade", the
+// protocol "websocket", both case-insensitive) and nothing malformed, its first
+// line becomes the canonical one and its other lines are dropped; otherwise
+// all its lines are dropped, so that ws.Upgrader reports it missing (400 for
+// Connection, 426 for Upgrade). Other lines are kept as they are. req is not
+// modified.
+func listHeaders(req []byte) []byte {
+	conn := listField{name: "Connection", want: "upgrade", canonical: canonicalConnection}
+	upg := listField{name: "Upgrade", want: "websocket", canonical: canonicalUpgrade, protocols: true}
+	field := func(line []byte) (*listField, []byte) {
+		name, value, ok := headerLine(line)
+		switch {
+		case !ok:
+		case bytes.EqualFold(name, []byte(conn.name)):
+			return &conn, value
+		case bytes.EqualFold(name, []byte(upg.name)):
+			return &upg, value
+		}
+		return nil, nil
+	}
+	// The request line is never a header line, even with a colon in it.
+	reqLine, headers, _ := bytes.Cut(req, []byte{'\n'})
+	for line := range bytes.Lines(headers) {
+		if f, value := field(line); f != nil {
+			f.add(value)
+		}
+	}
+	out := make([]byte, 0, len(req)+len(canonicalConnection)+len(canonicalUpgrade))
+	out = append(append(out, reqLine...), '\n')
+	for line := range bytes.Lines(headers) {
+		f, _ := field(line)
+		switch {
+		case f == nil:
+			out = append(out, line...)
+		case !f.written && f.has && !f.malformed:
+			out = append(out, f.canonical...)
+			f.written = true
+		}
+	}
+	return out
+}
+
+// listField is what listHeaders learns of one list-valued field over all its
+// lines.
+type listField struct {
+	name      string // the field name
+	want      string // the element RFC 6455 requires, lower case
+	canonical string // the line that replaces the field when it holds want
+	protocols bool   // elements are protocols (token ["/" token]), not tokens
+
+	has       bool // an element equals want, ASCII case-insensitive
+	malformed bool // an element is neither empty nor of the field's syntax
+	written   bool // the canonical line is in listHeaders' output
+}
+
+// add reads one line's value of the field: a comma-separated list whose
+// elements may be empty (RFC 7230 section 7). Elements are tokens (the
+// Connection field, section 6.1) or protocols (the Upgrade field, section
+// 6.7).
+func (f *listField) add(value []byte) {
+	for elem := range bytes.SplitSeq(value, []byte{','}) {
+		elem = trimOWS(elem)
+		if len(elem) == 0 {
+			continue
+		}
+		if bytes.EqualFold(elem, []byte(f.want)) {
+			f.has = true
+			continue
+		}
+		name, version, slash := bytes.Cut(elem, []byte{'/'})
+		if !isToken(name) || (slash && (!f.protocols || !isToken(version))) {
+			f.malformed = true
+		}
+	}
+}
+
 // headerLine splits a header line (with or without its line end) into a
 // field name and value without surrounding spaces or tabs, as ws.Upgrader
 // does; ok is false for a line without a colon (the request line, the blank
@@ -196,6 +292,20 @@ func headerLine(line []byte) (name, value []byte, ok bool) {
 		return nil, nil, false
 	}
 	return trimOWS(k), trimOWS(v), true
+}
+
+// isToken reports whether b is a token of RFC 7230 section 3.2.6: one or more
+// visible ASCII characters other than delimiters.
+func isToken(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	for _, c := range b {
+		if c <= ' ' || c >= 0x7f || strings.IndexByte(`"(),/:;<=>?@[\]{}`, c) >= 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // trimOWS removes the optional whitespace (spaces and horizontal tabs, RFC

@@ -111,6 +111,56 @@ func TestUpgrade(t *testing.T) {
 			hs:     Handshake{Path: "/x"},
 		},
 		{
+			name:    "connection on two lines, upgrade first",
+			request: request("GET / HTTP/1.1", with("Connection: keep-alive")...),
+			status:  http.StatusSwitchingProtocols,
+			headers: map[string]string{"Connection": "Upgrade", "Sec-WebSocket-Accept": expectedAccept(testKey)},
+			hs:      Handshake{Path: "/"},
+		},
+		{
+			name:    "connection on two lines, keep-alive first",
+			request: request("GET / HTTP/1.1", append([]string{"Connection: keep-alive"}, sdkHeaders...)...),
+			status:  http.StatusSwitchingProtocols,
+			hs:      Handshake{Path: "/"},
+		},
+		{
+			name:    "upgrade list (RFC 7230 section 6.7)",
+			request: request("GET / HTTP/1.1", replaced("Upgrade", "websocket, h2c")...),
+			status:  http.StatusSwitchingProtocols,
+			headers: map[string]string{"Upgrade": "websocket"},
+			hs:      Handshake{Path: "/"},
+		},
+		{
+			name:    "upgrade on two lines",
+			request: request("GET / HTTP/1.1", append([]string{"Upgrade: HTTP/2.0, h2c"}, sdkHeaders...)...),
+			status:  http.StatusSwitchingProtocols,
+			hs:      Handshake{Path: "/"},
+		},
+		{
+			name:    "tab after the comma",
+			request: request("GET / HTTP/1.1", replaced("Connection", "keep-alive,\tUpgrade")...),
+			status:  http.StatusSwitchingProtocols,
+			hs:      Handshake{Path: "/"},
+		},
+		{
+			name:    "spaces and tabs around the comma",
+			request: request("GET / HTTP/1.1", replaced("Connection", "keep-alive \t,\t Upgrade")...),
+			status:  http.StatusSwitchingProtocols,
+			hs:      Handshake{Path: "/"},
+		},
+		{
+			name:    "empty list elements (RFC 7230 section 7)",
+			request: request("GET / HTTP/1.1", replaced("Connection", ", ,upgrade,, keep-alive ,")...),
+			status:  http.StatusSwitchingProtocols,
+			hs:      Handshake{Path: "/"},
+		},
+		{
+			name:    "colon in the request target",
+			request: request("GET /a:b HTTP/1.1", sdkHeaders...),
+			status:  http.StatusSwitchingProtocols,
+			hs:      Handshake{Path: "/a:b"},
+		},
+		{
 			name:     "trailing frame bytes are not consumed",
 			request:  request("GET / HTTP/1.1", sdkHeaders...),
 			trailing: "\x81\x85\x01\x02\x03\x04hello",
@@ -183,6 +233,31 @@ func TestUpgrade(t *testing.T) {
 			name:    "repeated identical key",
 			request: request("GET / HTTP/1.1", with("Sec-WebSocket-Key: "+testKey)...),
 			status:  http.StatusBadRequest,
+		},
+		{
+			name:    "connection with a malformed element",
+			request: request("GET / HTTP/1.1", replaced("Connection", `Upgrade, "keep-alive"`)...),
+			status:  http.StatusBadRequest,
+		},
+		{
+			name:    "connection with a protocol element",
+			request: request("GET / HTTP/1.1", replaced("Connection", "Upgrade, websocket/13")...),
+			status:  http.StatusBadRequest,
+		},
+		{
+			name:    "connection line without upgrade next to an empty one",
+			request: request("GET / HTTP/1.1", append(replaced("Connection", "keep-alive"), "Connection: , ,")...),
+			status:  http.StatusBadRequest,
+		},
+		{
+			name:    "upgrade with a malformed element",
+			request: request("GET / HTTP/1.1", replaced("Upgrade", "websocket, h2c/1/2")...),
+			status:  http.StatusUpgradeRequired,
+		},
+		{
+			name:    "upgrade to a websocket version",
+			request: request("GET / HTTP/1.1", replaced("Upgrade", "websocket/13")...),
+			status:  http.StatusUpgradeRequired,
 		},
 		{
 			name:    "short key",
