@@ -3,6 +3,9 @@ package main
 import (
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gobwas/ws"
 )
 
 // Regression tests for failures found by adversarial testing, over real loopback sockets.
@@ -43,6 +46,31 @@ func TestHostileTokenListsUpgrade(t *testing.T) {
 			}
 			if got := resp.Header.Get("Sec-WebSocket-Accept"); got != "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=" {
 				t.Fatalf("Sec-WebSocket-Accept = %q", got)
+			}
+		})
+	}
+}
+
+// Autobahn cases 6.4.3 and 6.4.4: one 21-byte text frame whose bytes 12-15 are U+110000
+// (past the last code point), sent in chops. The server fails the connection with 1007 as
+// soon as the invalid bytes are there; the third chop is never sent. It used to wait for
+// the whole frame.
+func TestHostileInvalidUTF8FailsBeforeFrameCompletes(t *testing.T) {
+	payload := []byte("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80\x65\x64\x69\x74\x65\x64")
+	whole := maskedFrame(true, ws.OpText, payload, true)
+	const header = 6 // 2 bytes, masking key
+	s := startServer(t, Config{})
+	for name, cuts := range map[string][2]int{
+		"6.4.3 (chops 11, 4, 6)": {header + 11, header + 15},
+		"6.4.4 (chops 12, 1, 8)": {header + 12, header + 13},
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := dialWS(t, s)
+			c.writeRaw(whole[:cuts[0]])
+			c.writeRaw(whole[cuts[0]:cuts[1]])
+			c.conn.SetReadDeadline(time.Now().Add(10 * time.Second)) // never reached when it works
+			if got := c.expectClose(); got != ws.StatusInvalidFramePayloadData {
+				t.Fatalf("close code %d, want 1007", got)
 			}
 		})
 	}

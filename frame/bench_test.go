@@ -1,6 +1,7 @@
 package frame
 
 import (
+	"bytes"
 	"testing"
 
 	"github.com/gobwas/ws"
@@ -77,6 +78,33 @@ func BenchmarkReaderNextFragmented(b *testing.B) {
 				b.Fatal(n, err)
 			}
 			data = data[n:]
+		}
+	}
+}
+
+// A 64 KiB text frame (Greek text, 2-byte characters) arriving in 4 KiB
+// reads, as from a slow link: Next checks the UTF-8 of each new piece as it
+// arrives, then unmasks the whole frame once.
+func BenchmarkReaderNextTrickled(b *testing.B) {
+	text := bytes.Repeat([]byte("κόσμε "), 64<<10/11)
+	frame := client(b, ws.OpText, true, text)
+	work := make([]byte, len(frame))
+	var r Reader
+	b.SetBytes(int64(len(frame)))
+	b.ReportAllocs()
+	for b.Loop() {
+		copy(work, frame)
+		for end := 4 << 10; ; end += 4 << 10 {
+			n, _, ok, err := r.Next(work[:min(end, len(work))])
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ok {
+				if n != len(frame) {
+					b.Fatal(n)
+				}
+				break
+			}
 		}
 	}
 }

@@ -29,8 +29,11 @@
 //     rules, fragmentation order, message size before any allocation),
 //     unmasks the payload in place, reassembles fragmented messages in a
 //     pooled buffer, and validates text as UTF-8 (section 8.1) and close
-//     frames (sections 5.5.1, 7.4). A violation is a *CloseError whose Code
-//     (1002, 1007 or 1009) fails the connection (section 7.1.7).
+//     frames (sections 5.5.1, 7.4). Text is checked as it arrives: invalid
+//     UTF-8 fails as soon as its bytes are there, even when the frame that
+//     carries them is incomplete (that frame is neither consumed nor
+//     modified). A violation is a *CloseError whose Code (1002, 1007 or
+//     1009) fails the connection (section 7.1.7).
 //   - Seal frames a payload in place behind Headroom reserved bytes, so a
 //     message encoded once is written unchanged to every subscriber.
 //     AppendText, Close and Pong build frames by copying. Server frames are
@@ -38,8 +41,8 @@
 //
 // # Ownership
 //
-// Next may modify the data it is given (unmasking) and returns events whose
-// Payload aliases either that data or a pooled reassembly buffer; a Payload
+// Next may modify the data it is given (unmasking complete frames) and
+// returns events whose Payload aliases either that data or a pooled reassembly buffer; a Payload
 // is valid until the next call to Next or Reset on the same Reader. The
 // server owns its read buffer and must not reuse the consumed bytes while it
 // still uses a Payload. Event.Reason, Event.Reply and every slice returned by

@@ -108,6 +108,13 @@ type Reader struct {
 	fragOp   ws.OpCode
 	utf8Done int
 
+	// part is the progress of the UTF-8 check of the incomplete text frame
+	// that starts the data given to Next, identified by its declared length
+	// and masking key: its first part.done payload bytes (after the
+	// unchecked end of frag, for a continuation) are valid UTF-8 ending on a
+	// character boundary.
+	part partialFrame
+
 	// done is a reassembly buffer handed out in the last Event, returned to
 	// the pool by the next Next or Reset.
 	done *[]byte
@@ -119,6 +126,13 @@ type Reader struct {
 // Largest reassembly buffer kept in the pool; larger ones are dropped so a
 // single big message does not pin memory.
 const maxPooledBuffer = 64 << 10
+
+// partialFrame is the UTF-8 progress of an incomplete text frame.
+type partialFrame struct {
+	length int64   // declared payload length; 0 when no frame is tracked
+	mask   [4]byte // masking key
+	done   int     // payload bytes checked, ending on a character boundary
+}
 
 var fragPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 
@@ -133,12 +147,18 @@ var fragPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b 
 //   - err is a *CloseError when the client broke the protocol: fail the
 //     connection with err's Frame(). The check happens as soon as the
 //     offending bytes are present; in particular a header declaring a message
-//     longer than MaxMessageSize fails without waiting for the payload. After
-//     an error Next returns the same error until Reset.
+//     longer than MaxMessageSize fails without waiting for the payload, and
+//     text fails with 1007 once the payload bytes received can no longer
+//     begin valid UTF-8, before its frame is complete (a character cut by the
+//     end of the bytes received waits for the rest). After an error Next
+//     returns the same error until Reset.
 //
 // Call Next in a loop until n is 0 to handle every frame that arrived. Next
 // never allocates on a length the peer declared: reassembly buffers grow only
-// by the payload bytes that arrived.
+// by the payload bytes that arrived. While a frame is incomplete, each call
+// checks the UTF-8 of only the payload bytes that arrived since the last one,
+// so a frame trickling in is checked once in all; a frame that arrives whole
+// is unmasked and checked in one pass each, as before.
 func (r *Reader) Next(data []byte) (n int, ev Event, ok bool, err error) {
 	if r.err != nil {
 		return 0, ev, false, r.err
@@ -212,11 +232,27 @@ func (r *Reader) next(data []byte) (n int, ev Event, ok bool, cerr *CloseError) 
 		}
 	}
 	hlen += 4 // masking key
-	if int64(len(data)-hlen) < length {
+	if len(data) < hlen {
 		return 0, ev, false, nil
 	}
 	var mask [4]byte
 	copy(mask[:], data[hlen-4:hlen])
+	text := op == ws.OpText || (op == ws.OpContinuation && r.fragOp == ws.OpText)
+	if int64(len(data)-hlen) < length {
+		if text {
+			return 0, ev, false, r.checkPartial(data[hlen:], length, mask)
+		}
+		return 0, ev, false, nil
+	}
+	// Payload bytes an earlier call found valid while the frame was
+	// incomplete: only the rest is checked below.
+	checked := 0
+	if r.part.length != 0 {
+		if r.part.length == length && r.part.mask == mask {
+			checked = r.part.done
+		}
+		r.part = partialFrame{}
+	}
 	n = hlen + int(length)
 	payload := data[hlen:n]
 	ws.Cipher(payload, mask, 0)
@@ -233,7 +269,7 @@ func (r *Reader) next(data []byte) (n int, ev Event, ok bool, cerr *CloseError) 
 
 	if r.frag == nil && fin {
 		// The common case: a whole message in one frame, no copy.
-		if op == ws.OpText && !utf8.Valid(payload) {
+		if text && !utf8.Valid(payload[checked:]) {
 			return 0, ev, false, invalidUTF8()
 		}
 		return n, Event{Kind: KindMessage, OpCode: op, Payload: payload}, true, nil
@@ -244,8 +280,13 @@ func (r *Reader) next(data []byte) (n int, ev Event, ok bool, cerr *CloseError) 
 		r.fragOp = op
 		r.utf8Done = 0
 	}
+	if checked > 0 {
+		// The unchecked end of frag and the first checked payload bytes
+		// are whole characters.
+		r.utf8Done = len(*r.frag) + checked
+	}
 	*r.frag = append(*r.frag, payload...)
-	if r.fragOp == ws.OpText && !r.checkUTF8(fin) {
+	if text && !r.checkUTF8(fin) {
 		return 0, ev, false, invalidUTF8()
 	}
 	if !fin {
@@ -262,25 +303,72 @@ func (r *Reader) next(data []byte) (n int, ev Event, ok bool, cerr *CloseError) 
 // final.
 func (r *Reader) checkUTF8(final bool) bool {
 	p := (*r.frag)[r.utf8Done:]
-	if utf8.Valid(p) {
-		r.utf8Done += len(p)
-		return true
+	if final {
+		return utf8.Valid(p)
 	}
-	for i := 0; i < len(p); {
-		c, size := utf8.DecodeRune(p[i:])
-		if c == utf8.RuneError && size == 1 {
-			if !final && !utf8.FullRune(p[i:]) {
-				// A valid beginning of a character cut by the
-				// fragment boundary: wait for the rest.
-				r.utf8Done += i
-				return true
-			}
-			return false
+	end, ok := validPrefix(p)
+	r.utf8Done += end
+	return ok
+}
+
+// checkPartial validates the UTF-8 of the payload bytes of an incomplete text
+// frame that have arrived (payload, still masked with mask; length is the
+// declared length), so that text that can no longer be valid fails at once,
+// not when the rest of its frame arrives (RFC 6455 section 8.1: "as soon as"
+// an endpoint finds invalid UTF-8; Autobahn cases 6.4.x). The bytes are
+// unmasked into a scratch buffer, never in place, because Next parses the
+// frame again, whole, once the rest has arrived. Each call looks only at the
+// bytes after those an earlier call found valid (r.part), so a frame arriving
+// in many pieces is checked once in all, and the check when it completes
+// starts where this one stopped.
+func (r *Reader) checkPartial(payload []byte, length int64, mask [4]byte) *CloseError {
+	if r.part.length != length || r.part.mask != mask {
+		r.part = partialFrame{length: length, mask: mask}
+	}
+	// The incomplete character that ends the fragments before, if any: the
+	// payload continues it.
+	var tail []byte
+	if r.frag != nil && r.part.done == 0 {
+		tail = (*r.frag)[r.utf8Done:]
+	}
+	var scratch [512]byte
+	for k := r.part.done; k < len(payload); {
+		t := copy(scratch[:], tail)
+		c := copy(scratch[t:], payload[k:])
+		ws.Cipher(scratch[t:t+c], mask, k)
+		end, ok := validPrefix(scratch[:t+c])
+		if !ok {
+			return invalidUTF8()
 		}
-		i += size
+		last := k+c == len(payload)
+		if end > t {
+			// At least one character completed: the tail is in it.
+			k += end - t
+			r.part.done = k
+			tail = nil
+		}
+		if last {
+			break
+		}
 	}
-	r.utf8Done += len(p)
-	return true
+	return nil
+}
+
+// validPrefix reports whether p can begin valid UTF-8: it is valid, except
+// that it may end with the first bytes of a character, which are not
+// themselves invalid (utf8.FullRune reports an invalid sequence as complete).
+// end is the length of its whole characters: len(p) minus those first bytes.
+func validPrefix(p []byte) (end int, ok bool) {
+	end = len(p)
+	for i := len(p) - 1; i >= 0 && i > len(p)-utf8.UTFMax; i-- {
+		if utf8.RuneStart(p[i]) {
+			if !utf8.FullRune(p[i:]) {
+				end = i
+			}
+			break
+		}
+	}
+	return end, utf8.Valid(p[:end])
 }
 
 // Reset returns pooled buffers and clears the state, including a reported
@@ -301,6 +389,7 @@ func (r *Reader) release() {
 		r.done = nil
 	}
 	r.fragOp, r.utf8Done = 0, 0
+	r.part = partialFrame{}
 }
 
 func (r *Reader) maxMessageSize() int {

@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/gobwas/ws"
 )
@@ -796,5 +797,187 @@ func TestReaderReleasesBuffers(t *testing.T) {
 			"after error %v the buffer is still held",
 			err,
 		)
+	}
+}
+
+// validPrefixOracle reports whether some bytes appended to p make it valid
+// UTF-8, using only utf8.Valid: only the second byte of a sequence has a
+// range narrower than 0x80-0xBF, so trying each continuation byte followed by
+// 0x80s covers every completion.
+func validPrefixOracle(p []byte) bool {
+	if utf8.Valid(p) {
+		return true
+	}
+	for k := 1; k < utf8.UTFMax; k++ {
+		for c := 0x80; c <= 0xbf; c++ {
+			q := append(bytes.Clone(p), byte(c))
+			q = append(q, bytes.Repeat([]byte{0x80}, k-1)...)
+			if utf8.Valid(q) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// firstInvalid returns the length of the shortest prefix of msg that cannot
+// begin valid UTF-8, or -1 when every prefix can. A prefix of such a prefix
+// can, so it is found by bisection.
+func firstInvalid(msg []byte) int {
+	if validPrefixOracle(msg) {
+		return -1
+	}
+	lo, hi := 0, len(msg) // msg[:lo] can begin valid UTF-8, msg[:hi] cannot
+	for hi-lo > 1 {
+		mid := (lo + hi) / 2
+		if validPrefixOracle(msg[:mid]) {
+			lo = mid
+		} else {
+			hi = mid
+		}
+	}
+	return hi
+}
+
+// Autobahn cases 6.4.3 and 6.4.4: one 21-byte text frame whose bytes
+// 12-15 are U+110000 (above the last code point), sent in three chops. The
+// connection fails as soon as the invalid bytes are there, not when the frame
+// is complete, and the partial frame is neither consumed nor modified.
+func TestReaderInvalidUTF8FailsBeforeFrameCompletes(t *testing.T) {
+	payload := []byte("\xce\xba\xe1\xbd\xb9\xcf\x83\xce\xbc\xce\xb5\xf4\x90\x80\x80\x65\x64\x69\x74\x65\x64")
+	whole := client(t, ws.OpText, true, payload)
+	const header = 6 // 2 bytes, masking key
+	// 0xf4 can begin a character; 0xf4 0x90 cannot (past U+10FFFF).
+	failAt := header + 13
+	var r Reader
+	defer r.Reset()
+	for i := 0; i < failAt; i++ {
+		data := bytes.Clone(whole[:i])
+		n, _, ok, err := r.Next(data)
+		if n != 0 || ok || err != nil {
+			t.Fatalf("%d bytes: n=%d ok=%v err=%v, want need-more", i, n, ok, err)
+		}
+		if !bytes.Equal(data, whole[:i]) {
+			t.Fatalf("%d bytes: Next modified a partial frame", i)
+		}
+	}
+	data := bytes.Clone(whole[:failAt])
+	n, _, ok, err := r.Next(data)
+	var ce *CloseError
+	if n != 0 || ok || !errors.As(err, &ce) || ce.Code != ws.StatusInvalidFramePayloadData {
+		t.Fatalf("%d bytes: n=%d ok=%v err=%v, want close code 1007", failAt, n, ok, err)
+	}
+	if !bytes.Equal(data, whole[:failAt]) {
+		t.Fatalf("Next modified the partial frame it failed")
+	}
+
+	// The same bytes as a fragmented message whose continuation is partial:
+	// the character begun in the first fragment fails with the next byte.
+	r.Reset()
+	first := client(t, ws.OpText, false, payload[:12]) // ends with 0xf4
+	if n, _, _, err := r.Next(first); n != len(first) || err != nil {
+		t.Fatalf("first fragment: n=%d err=%v", n, err)
+	}
+	cont := client(t, ws.OpContinuation, true, payload[12:])
+	if n, _, _, err := r.Next(bytes.Clone(cont[:header])); n != 0 || err != nil {
+		t.Fatalf("continuation header: n=%d err=%v", n, err)
+	}
+	if _, _, _, err := r.Next(bytes.Clone(cont[:header+1])); !errors.As(err, &ce) || ce.Code != ws.StatusInvalidFramePayloadData {
+		t.Fatalf("continuation with 0x90: err=%v, want close code 1007", err)
+	}
+}
+
+// Text of random valid and invalid pieces, in one frame or several, fed in
+// random chunks as a server gets them: the Reader fails exactly when the
+// bytes received first stop being the beginning of valid UTF-8 (or, for a
+// message that ends inside a character, when it ends), and otherwise
+// delivers the message unchanged.
+func TestReaderUTF8CheckedAsItArrives(t *testing.T) {
+	pieces := [][]byte{
+		[]byte("a"), []byte("{\"k\":1}"), []byte("é"), []byte("€"), []byte("😀"), []byte("\U0010ffff"),
+		bytes.Repeat([]byte("ü"), 300), bytes.Repeat([]byte("x"), 700), // past the 512-byte scratch
+		{0xff}, {0x80}, {0xc0, 0xaf}, {0xe0, 0x80, 0xaf}, {0xed, 0xa0, 0x80}, {0xf4, 0x90}, {0xf0, 0x9f},
+		{0xe2, 0x82}, {0xf5},
+	}
+	rng := rand.New(rand.NewPCG(6, 4))
+	for iter := range 2000 {
+		var msg []byte
+		for range 1 + rng.IntN(8) {
+			valid := 8 // the first 8 pieces are valid UTF-8
+			if rng.IntN(4) == 0 {
+				valid = len(pieces)
+			}
+			msg = append(msg, pieces[rng.IntN(valid)]...)
+		}
+		// Cut msg into fragments.
+		var input []byte
+		type span struct{ start, end, msgStart int } // payload bytes of a frame in input, and in msg
+		var spans []span
+		for start := 0; ; {
+			size := len(msg) - start
+			if rng.IntN(2) == 0 && size > 0 {
+				size = rng.IntN(size + 1)
+			}
+			op := ws.OpContinuation
+			if len(spans) == 0 {
+				op = ws.OpText
+			}
+			fin := start+size == len(msg)
+			f := client(t, op, fin, msg[start:start+size])
+			spans = append(spans, span{len(input) + len(f) - size, len(input) + len(f), start})
+			input = append(input, f...)
+			start += size
+			if fin {
+				break
+			}
+		}
+		received := func(pos int) int { // message bytes within input[:pos]
+			got := 0
+			for _, s := range spans {
+				got = s.msgStart + max(0, min(pos, s.end)-s.start)
+				if pos < s.end {
+					break
+				}
+			}
+			return got
+		}
+		// The input length at which the Reader must fail, or -1.
+		want, failAt := firstInvalid(msg), -1
+		var r Reader
+		var pending []byte
+		var steps []int // input length after each chunk
+		failed := -1
+	feed:
+		for pos := 0; pos < len(input); {
+			prev := pos
+			pos += 1 + rng.IntN(min(len(input)-pos, 64))
+			pending = append(pending, input[prev:pos]...)
+			steps = append(steps, pos)
+			for {
+				n, ev, ok, err := r.Next(pending)
+				if err != nil {
+					failed = pos
+					break feed
+				}
+				if ok && (ev.Kind != KindMessage || !bytes.Equal(ev.Payload, msg)) {
+					t.Fatalf("case %d: event %s, want the message %q", iter, describe(ev), msg)
+				}
+				if n == 0 {
+					break
+				}
+				pending = pending[n:]
+			}
+		}
+		for _, pos := range steps {
+			if want >= 0 && received(pos) >= want || want < 0 && !utf8.Valid(msg) && pos == len(input) {
+				failAt = pos
+				break
+			}
+		}
+		if failed != failAt {
+			t.Fatalf("case %d: text %q in %d frames failed after %d input bytes (%d text bytes), want after %d",
+				iter, msg, len(spans), failed, received(max(failed, 0)), failAt)
+		}
+		r.Reset()
 	}
 }
