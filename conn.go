@@ -49,7 +49,7 @@ func (cl *client) Send(f []byte) {
 	err := cl.conn.Write(f)
 	if errors.Is(err, netpoll.ErrQueueFull) {
 		cl.s.slowClosed.Add(1)
-		cl.conn.Close(closeSlow)
+		cl.conn.DiscardAndClose(closeSlow)
 	}
 }
 

@@ -1,7 +1,13 @@
 package main
 
 import (
+	"bufio"
+	"context"
+	"io"
+	"net"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -73,5 +79,93 @@ func TestHostileInvalidUTF8FailsBeforeFrameCompletes(t *testing.T) {
 				t.Fatalf("close code %d, want 1007", got)
 			}
 		})
+	}
+}
+
+// slowReader reads from r at about rate bytes per second, at most 8 KiB at a time: a
+// client on a slow link.
+type slowReader struct {
+	r     io.Reader
+	rate  int
+	total int // bytes read so far
+}
+
+func (s *slowReader) Read(p []byte) (int, error) {
+	n, err := s.r.Read(p[:min(len(p), 8<<10)])
+	s.total += n
+	time.Sleep(time.Duration(n) * time.Second / time.Duration(s.rate))
+	return n, err
+}
+
+// A subscriber with a 4 KiB receive buffer reading at 2 MB/s falls behind a publisher
+// until its queue passes MaxQueuedBytes; it must then read close code 1011 and learn why
+// it is cut. The close frame used to be queued behind the whole queue (8 MiB here, 4 s at
+// that rate), so the close deadline (CloseTimeout plus at most the 1 s sweep) closed the
+// socket first and the client saw EOF after what the kernel held. Now the queued
+// notifications not yet started are dropped, the one in progress (32 KiB at most) is
+// finished, and the close frame follows it into the kernel at once.
+func TestHostileSlowSubscriberReads1011(t *testing.T) {
+	s := startServer(t, Config{MaxQueuedBytes: 8 << 20, CloseTimeout: 500 * time.Millisecond})
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, br, _, err := ws.Dialer{NetDial: d.DialContext}.Dial(ctx, "ws://"+s.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if br != nil && br.Buffered() > 0 {
+		t.Fatal("server sent frames before any request")
+	}
+	conn.SetDeadline(time.Now().Add(60 * time.Second))
+	slow := &wsClient{t: t, conn: conn, br: bufio.NewReader(conn)}
+	const sub = `{"controller":"realtime","action":"subscribe","index":"i","collection":"c","body":{},"requestId":"s"}`
+	if m := slow.request(sub); m["status"] != float64(200) {
+		t.Fatalf("subscribe: %v", m)
+	}
+
+	// From now on the subscriber reads slowly, and reports the close code it reads, or the
+	// error that ends its reading.
+	type end struct {
+		code  ws.StatusCode
+		err   error
+		bytes int
+	}
+	ended := make(chan end, 1)
+	go func() {
+		sr := &slowReader{r: slow.br, rate: 2 << 20}
+		for {
+			f, err := ws.ReadFrame(sr)
+			if err != nil {
+				ended <- end{err: err, bytes: sr.total}
+				return
+			}
+			if f.Header.OpCode == ws.OpClose {
+				code, _ := ws.ParseCloseFrameData(f.Payload)
+				ended <- end{code: code, bytes: sr.total}
+				return
+			}
+		}
+	}()
+
+	publisher := dialWS(t, s)
+	pad := strings.Repeat("x", 32<<10)
+	for i := 0; i < 1000 && s.slowClosed.Load() == 0; i++ { // 32 MiB at most
+		publisher.sendText(`{"controller":"realtime","action":"publish","index":"i","collection":"c","requestId":"p","body":{"i":` + strconv.Itoa(i) + `,"pad":"` + pad + `"}}`)
+		if m := publisher.readJSON(); m["status"] != float64(200) {
+			t.Fatalf("publish %d: %v", i, m)
+		}
+	}
+	if s.slowClosed.Load() != 1 {
+		t.Fatal("the subscriber was never closed as slow")
+	}
+	e := <-ended
+	t.Logf("the subscriber read %d bytes", e.bytes)
+	if e.err != nil || e.code != ws.StatusInternalServerError {
+		t.Fatalf("subscriber read close code %d, error %v; want close code 1011", e.code, e.err)
 	}
 }

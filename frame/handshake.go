@@ -231,6 +231,9 @@ func listHeaders(req []byte) []byte {
 			f.add(value)
 		}
 	}
+	if conn.plain() && upg.plain() {
+		return req // the common case, as the SDK sends it: nothing to rewrite
+	}
 	out := make([]byte, 0, len(req)+len(canonicalConnection)+len(canonicalUpgrade))
 	out = append(append(out, reqLine...), '\n')
 	for line := range bytes.Lines(headers) {
@@ -254,16 +257,26 @@ type listField struct {
 	canonical string // the line that replaces the field when it holds want
 	protocols bool   // elements are protocols (token ["/" token]), not tokens
 
+	lines     int  // lines of the field
 	has       bool // an element equals want, ASCII case-insensitive
+	only      bool // the first line's value is want alone
 	malformed bool // an element is neither empty nor of the field's syntax
 	written   bool // the canonical line is in listHeaders' output
 }
+
+// plain reports whether the field is one line whose value is the required
+// element alone, which ws.Upgrader accepts as it is.
+func (f *listField) plain() bool { return f.lines == 1 && f.only }
 
 // add reads one line's value of the field: a comma-separated list whose
 // elements may be empty (RFC 7230 section 7). Elements are tokens (the
 // Connection field, section 6.1) or protocols (the Upgrade field, section
 // 6.7).
 func (f *listField) add(value []byte) {
+	f.lines++
+	if f.lines == 1 {
+		f.only = bytes.EqualFold(value, []byte(f.want))
+	}
 	for elem := range bytes.SplitSeq(value, []byte{','}) {
 		elem = trimOWS(elem)
 		if len(elem) == 0 {

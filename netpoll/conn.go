@@ -70,9 +70,10 @@ type Conn struct {
 	pending *[]byte // unconsumed input, nil when none
 	eof     bool    // the peer closed its write side
 
-	mu       sync.Mutex // guards out, outBytes, shutWR, cause and state transitions
+	mu       sync.Mutex // guards out, outBytes, started, shutWR, cause and state transitions
 	out      [][]byte   // queued outbound buffers, by reference
 	outBytes int
+	started  bool  // out[0] is the rest of a buffer partly written
 	shutWR   bool  // our write side is shut down (closing, queue drained)
 	cause    error // why the connection is closing, for OnClose
 }
@@ -144,6 +145,7 @@ func (c *Conn) Write(b []byte) error {
 			return nil
 		}
 		b = b[n:]
+		c.started = n > 0
 	}
 	c.out = append(c.out, b)
 	c.outBytes += len(b)
@@ -165,9 +167,19 @@ func (c *Conn) Write(b []byte) error {
 // called from any goroutine, more than once (later calls do nothing).
 func (c *Conn) Close(final []byte) {
 	c.mu.Lock()
+	closing := c.closeLocked(final)
+	c.mu.Unlock()
+	if closing {
+		c.p.schedule(c)
+	}
+}
+
+// closeLocked starts a graceful close with final queued last, and reports whether it did
+// (false when the connection was closing already). c.mu must be held; the caller schedules
+// a turn.
+func (c *Conn) closeLocked(final []byte) bool {
 	if c.state.Load() != stateOpen {
-		c.mu.Unlock()
-		return
+		return false
 	}
 	c.state.Store(stateClosing)
 	if len(final) > 0 {
@@ -175,6 +187,39 @@ func (c *Conn) Close(final []byte) {
 		c.outBytes += len(final)
 	}
 	c.deadline.Store(time.Now().UnixNano() + int64(c.p.cfg.CloseTimeout))
+	return true
+}
+
+// DiscardAndClose closes the connection gracefully like Close, but sends final before what
+// is waiting: the buffers queued by Write and not yet started are dropped, the one partly
+// written (if any) is finished, so the peer never gets a cut buffer (a cut WebSocket frame
+// would corrupt the stream), and final follows it. Bytes already handed to the kernel are
+// not recalled; they reach the peer first. The rest is Close's: input is no longer
+// delivered, the write side is shut down once final is written, and the descriptor is
+// closed when the peer closes its side or after Config.CloseTimeout.
+//
+// Use it when the queue itself is the trouble, as after ErrQueueFull: with Close, final
+// would wait behind up to Config.MaxQueuedBytes for a peer that reads slowly, and the close
+// deadline would likely cut the connection before the peer learns why. Like Close it never
+// blocks, may be called from any goroutine, and does nothing once the connection is
+// closing.
+func (c *Conn) DiscardAndClose(final []byte) {
+	c.mu.Lock()
+	if c.state.Load() != stateOpen {
+		c.mu.Unlock()
+		return
+	}
+	keep := 0
+	if c.started && len(c.out) > 0 {
+		keep = 1
+	}
+	clear(c.out[keep:]) // drop the references: shared frames may be large
+	c.out = c.out[:keep]
+	c.outBytes = 0
+	if keep == 1 {
+		c.outBytes = len(c.out[0])
+	}
+	c.closeLocked(final)
 	c.mu.Unlock()
 	c.p.schedule(c)
 }
@@ -360,8 +405,12 @@ func (c *Conn) consumeLocked(n int) {
 		n -= len(c.out[k])
 		k++
 	}
+	if k > 0 {
+		c.started = false // the new head, if any, is untouched
+	}
 	if k < len(c.out) && n > 0 {
 		c.out[k] = c.out[k][n:]
+		c.started = true
 	}
 	m := copy(c.out, c.out[k:])
 	clear(c.out[m:])
@@ -385,7 +434,7 @@ func (c *Conn) finish(cause error) {
 	_ = c.p.ep.Del(c.fd) // before close: the number may be reused at once
 	_ = unix.Close(c.fd)
 	clear(c.out)
-	c.out, c.outBytes = nil, 0
+	c.out, c.outBytes, c.started = nil, 0, false
 	c.deadline.Store(0)
 	c.mu.Unlock()
 	if c.pending != nil {

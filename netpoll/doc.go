@@ -8,10 +8,11 @@
 // One goroutine (easygo's wait loop) receives epoll events and never blocks: it marks the
 // connection ready and hands it to the pool through a queue that has room for every
 // connection. At most one worker serves a connection at a time (its "turn"): Handler methods
-// of one connection are never called concurrently. Conn.Write, Conn.Close and
-// Conn.SetDeadline may be called from any goroutine. The socket's file descriptor is closed
-// only by the goroutine that holds the turn, after epoll forgot it (Del before close), so a
-// reused descriptor number never receives another connection's bytes. Each registration's
+// of one connection are never called concurrently. Conn.Write, Conn.Close,
+// Conn.DiscardAndClose and Conn.SetDeadline may be called from any goroutine. The socket's
+// file descriptor is closed only by the goroutine that holds the turn, after epoll forgot it
+// (Del before close), so a reused descriptor number never receives another connection's
+// bytes. Each registration's
 // callback closes over its own *Conn: a stale event delivered after the close (easygo may
 // still run a callback of the current wait batch) or after the number was reused reaches
 // the closed Conn, whose turn never starts again, and is ignored. The pointer plays the
@@ -33,7 +34,12 @@
 //
 // Closing is graceful: Close queues a last message, stops delivering input, flushes, shuts
 // down the write side and waits (at most Config.CloseTimeout) for the peer to close its side,
-// so the peer receives everything before the FIN and no RST destroys it.
+// so the peer receives everything before the FIN and no RST destroys it. DiscardAndClose does
+// the same but puts the last message ahead of the queue: buffers not yet started are dropped,
+// the one partly written is finished (Write's buffers are units, never cut), then the last
+// message is written. It is the close for a peer too slow for its queue (after
+// ErrQueueFull), whose last message would otherwise wait behind the whole queue and be cut
+// by the close deadline.
 //
 // Example:
 //

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -460,5 +461,100 @@ func TestDeadlineNeverEarly(t *testing.T) {
 	c.SetDeadline(10 * time.Millisecond)
 	if got, min := c.deadline.Load(), before+int64(10*time.Millisecond); got < min {
 		t.Fatalf("deadline %d is %v early", got, time.Duration(min-got))
+	}
+}
+
+// DiscardAndClose on a peer that does not read: the buffer partly written is finished,
+// the buffers not started are dropped, the final message follows, then EOF.
+func TestDiscardAndCloseFinishesTheBufferInProgress(t *testing.T) {
+	h := &lineHandler{closed: make(chan error, 1)}
+	conns := make(chan *Conn, 1)
+	p, err := New(Config{MaxQueuedBytes: 64 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		func(c *Conn) Handler { conns <- c; return h })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Shutdown(time.Second)
+	if err := p.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { // no receive-buffer autotuning
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	client, err := d.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c := <-conns
+	// More than the kernel's buffers take while the peer reads nothing (the send buffer
+	// grows to tcp_wmem's maximum, 4 MiB by default): the first buffer is in progress, the
+	// others wait.
+	inProgress := bytes.Repeat([]byte("a"), 8<<20)
+	for _, b := range [][]byte{inProgress, bytes.Repeat([]byte("b"), 1<<20), []byte("c")} {
+		if err := c.Write(b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.DiscardAndClose([]byte("final"))
+	if err := c.Write([]byte("late")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Write after DiscardAndClose: %v, want ErrClosed", err)
+	}
+	client.SetDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := append(bytes.Clone(inProgress), "final"...); !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes ending %q, want the %d bytes in progress then %q",
+			len(got), got[max(0, len(got)-8):], len(inProgress), "final")
+	}
+	client.Close()
+	select {
+	case err := <-h.closed:
+		if err != nil {
+			t.Fatalf("OnClose err = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnClose not called")
+	}
+}
+
+// The queue discipline of DiscardAndClose at buffer boundaries: a head written up to its
+// last byte leaves the next buffer unstarted, so it is dropped; one byte further and the
+// next buffer is in progress, so it is kept, from where it stopped.
+func TestDiscardAndCloseKeepsOnlyAStartedHead(t *testing.T) {
+	for _, tc := range []struct {
+		written int
+		want    []string
+	}{
+		{written: 0, want: []string{"final"}},
+		{written: 4, want: []string{"final"}}, // "aaaa" written whole
+		{written: 6, want: []string{"bb", "final"}},
+		{written: 7, want: []string{"b", "final"}},
+		{written: 8, want: []string{"final"}}, // "bbbb" written whole: "cccc" not started
+	} {
+		p := &Poller{cfg: Config{}.withDefaults(), ready: make(chan *Conn, 1)}
+		c := &Conn{p: p}
+		c.out = [][]byte{[]byte("aaaa"), []byte("bbbb"), []byte("cccc")}
+		c.outBytes = 12
+		c.consumeLocked(tc.written)
+		c.DiscardAndClose([]byte("final"))
+		var got []string
+		total := 0
+		for _, b := range c.out {
+			got = append(got, string(b))
+			total += len(b)
+		}
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") || c.outBytes != total {
+			t.Errorf("after %d bytes written: queue %q (%d bytes counted), want %q",
+				tc.written, got, c.outBytes, tc.want)
+		}
+		if c.state.Load() != stateClosing || len(p.ready) != 1 {
+			t.Errorf("after %d bytes written: state %d, %d turns scheduled; want closing, 1",
+				tc.written, c.state.Load(), len(p.ready))
+		}
 	}
 }
