@@ -11,11 +11,15 @@ type Config struct {
 	// Name labels the run ("quick", "medium", "full").
 	Name string
 	// Targets are the servers compared, by name: "kuzzlews", "gorilla", "nbio", "nodews",
-	// "centrifugo", "floor1", "floor2" (the raw-write floor with 1 or 2 writer threads).
+	// "centrifugo", "floor1", "floor2" (the raw-write floor with 1 or 2 writer threads),
+	// "kuzzle-standin" (Node.js ws + Koncorde 4.7 in the manner of Kuzzle 2.56; filtered
+	// scenarios only).
 	Targets []string
 	// Modes are "pinned" (server on CPU 0 with GOMAXPROCS=1, clients on CPU 1) and "shared".
 	Modes []string
-	// Scenarios to run: "idle", "fanout", "rr", "adversary", "sustained".
+	// Scenarios to run: "idle", "fanout", "rr", "adversary", "sustained", and the filtered
+	// ones "targeted", "mixed", "churn" (only targets that speak Koncorde filters run those:
+	// kuzzlews and kuzzle-standin).
 	Scenarios []string
 
 	// Idle: connection counts of the ramp and the idle time before each sample.
@@ -63,6 +67,21 @@ type Config struct {
 	SustainStep     time.Duration
 	MaxP99          time.Duration
 
+	// Filtered workloads (targeted, mixed): FilterSubs subscribers, each with its own filter
+	// (load.WorkTargeted, load.WorkMixed), and FilterPubs publishers in a closed loop (one
+	// publication in flight each) for FilterDuration. Every delivery is checked against the
+	// filters; Grace and StallAfter bound the wait for the last ones.
+	FilterSubs     int
+	FilterPubs     int
+	FilterDuration time.Duration
+	// Churn: ChurnConns connections subscribing a fresh filter and unsubscribing it in a
+	// loop for ChurnDuration, beside ChurnSubs subscribers of the mixed workload.
+	ChurnConns    int
+	ChurnSubs     int
+	ChurnDuration time.Duration
+	// Seed seeds the filters and documents of the filtered scenarios (0 means 1).
+	Seed uint64
+
 	// PerWorker is the most connections one loadgen process holds; DialInFlight the most
 	// handshakes in flight over all workers (somaxconn is 4096).
 	PerWorker    int
@@ -95,15 +114,17 @@ type Config struct {
 func Quick() Config {
 	return Config{
 		Name:      "quick",
-		Targets:   []string{"kuzzlews", "gorilla", "nbio", "floor1", "floor2"},
+		Targets:   []string{"kuzzlews", "gorilla", "nbio", "floor1", "floor2", "kuzzle-standin"},
 		Modes:     []string{"shared"},
-		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained"},
+		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained", "targeted", "mixed", "churn"},
 		IdleConns: []int{200, 500}, IdleWait: 300 * time.Millisecond,
 		FanoutSubs: []int{200, 500}, Pubs: 5, PubInterval: 50 * time.Millisecond, Pad: 60, Grace: 200 * time.Millisecond,
 		RRConns: []int{50}, RRInFlight: []int{1, 4}, RRWarmup: 200 * time.Millisecond, RRDuration: 500 * time.Millisecond,
 		AdvSubs: 200, AdvSlowloris: 50, AdvNonRead: 10, AdvPrefill: 150, AdvFillPad: 32000, StallAfter: 5 * time.Second,
 		SustainChannels: 2, SustainSubs: 50, SustainRates: []float64{100, 400}, SustainStep: 500 * time.Millisecond,
-		MaxP99:    100 * time.Millisecond,
+		MaxP99:     100 * time.Millisecond,
+		FilterSubs: 300, FilterPubs: 4, FilterDuration: time.Second,
+		ChurnConns: 10, ChurnSubs: 300, ChurnDuration: time.Second,
 		PerWorker: 300, DialInFlight: 1000,
 		KuzzlewsArgs: []string{"-idle-timeout=-1s", "-log-level", "warn"}, KuzzlewsPprofFlag: "-pprof",
 	}
@@ -122,6 +143,7 @@ func Medium() Config {
 	c.AdvSubs = 2000
 	c.SustainSubs = 200
 	c.SustainStep = 3 * time.Second
+	c.FilterDuration, c.ChurnDuration = 5*time.Second, 5*time.Second
 	return c
 }
 
@@ -129,9 +151,9 @@ func Medium() Config {
 func Full() Config {
 	return Config{
 		Name:      "full",
-		Targets:   []string{"kuzzlews", "gorilla", "nbio", "nodews", "centrifugo", "floor1", "floor2"},
+		Targets:   []string{"kuzzlews", "gorilla", "nbio", "nodews", "centrifugo", "floor1", "floor2", "kuzzle-standin"},
 		Modes:     []string{"pinned", "shared"},
-		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained"},
+		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained", "targeted", "mixed", "churn"},
 		IdleConns: []int{1000, 5000, 10000, 19000}, IdleWait: 10 * time.Second,
 		FanoutSubs: []int{1000, 5000, 19000}, Pubs: 30, PubInterval: 300 * time.Millisecond, PubIntervalPerSub: 60 * time.Microsecond,
 		Pad: 60, Grace: time.Second,
@@ -139,6 +161,8 @@ func Full() Config {
 		AdvSubs: 5000, AdvSlowloris: 1000, AdvNonRead: 100, AdvPrefill: 150, AdvFillPad: 32000, StallAfter: 30 * time.Second,
 		SustainChannels: 10, SustainSubs: 1000, SustainRates: []float64{10, 20, 40, 80, 160, 320, 640},
 		SustainStep: 5 * time.Second, MaxP99: 100 * time.Millisecond,
+		FilterSubs: 4000, FilterPubs: 16, FilterDuration: 10 * time.Second,
+		ChurnConns: 100, ChurnSubs: 4000, ChurnDuration: 10 * time.Second,
 		PerWorker: 5000, DialInFlight: 2000,
 		KuzzlewsArgs: []string{"-idle-timeout=-1s", "-log-level", "warn"}, KuzzlewsPprofFlag: "-pprof",
 	}
@@ -155,6 +179,13 @@ func ByName(name string) (Config, error) {
 		return Full(), nil
 	}
 	return Config{}, fmt.Errorf("harness: unknown mode %q (quick, medium, full)", name)
+}
+
+func (c *Config) seed() uint64 {
+	if c.Seed == 0 {
+		return 1
+	}
+	return c.Seed
 }
 
 func (c *Config) logf(format string, args ...any) {

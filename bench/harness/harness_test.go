@@ -10,9 +10,11 @@ import (
 )
 
 // TestQuickComparison runs the quick preset end to end against real servers over loopback: the
-// gorilla and nbio peers and the raw-write floor with one and two threads, plus kuzzlews when
-// KUZZLEWS_BIN names a binary or the repository root is a main package. Every target run must
-// produce complete, consistent results; nothing is skipped.
+// gorilla and nbio peers, the raw-write floor with one and two threads, the Kuzzle stand-in
+// (Node.js ws + Koncorde 4.7, installed by npm ci), plus kuzzlews when KUZZLEWS_BIN names a
+// binary or the repository root is a main package. Every target run must produce complete,
+// consistent results: on the filtered workloads (kuzzlews and the stand-in), every delivery
+// the filters call for arrives exactly once and nothing else does. Nothing is skipped.
 func TestQuickComparison(t *testing.T) {
 	cfg := Quick()
 	roots, err := FindRoots()
@@ -44,6 +46,10 @@ func TestQuickComparison(t *testing.T) {
 			if len(r.Errors) > 0 {
 				t.Fatalf("scenario errors: %v", r.Errors)
 			}
+			if name == "kuzzle-standin" {
+				checkFiltered(t, cfg, r)
+				return
+			}
 			checkFanout(t, cfg, r.Fanout)
 			if strings.HasPrefix(name, "floor") {
 				checkSustained(t, r.Sustained)
@@ -58,6 +64,8 @@ func TestQuickComparison(t *testing.T) {
 				if r.Idle.GoroutinesPerConn < 0.9 || r.Idle.GoroutinesPerConn > 1.1 {
 					t.Errorf("gorilla goroutines per connection = %.2f, want about 1", r.Idle.GoroutinesPerConn)
 				}
+			case "kuzzlews":
+				checkFiltered(t, cfg, r)
 			case "nbio": // no goroutine per connection, and writes never block
 				if r.Idle.GoroutinesPerConn > 0.1 {
 					t.Errorf("nbio goroutines per connection = %.2f, want about 0", r.Idle.GoroutinesPerConn)
@@ -107,6 +115,40 @@ func checkFanout(t *testing.T, cfg Config, fs []FanoutResult) {
 		if f.TTLMedian <= 0 || f.TTLMedian > f.TTLP99 || f.DelivP50 > f.DelivP99 || f.DelivP99 > last {
 			t.Errorf("fanout %d: inconsistent latencies %+v", f.Subs, f)
 		}
+	}
+}
+
+// checkFiltered asserts the targeted, mixed and churn results of a target that speaks filters.
+func checkFiltered(t *testing.T, cfg Config, r TargetRun) {
+	t.Helper()
+	for _, f := range []*FilterResult{r.Targeted, r.Mixed} {
+		if f == nil {
+			t.Errorf("missing a filtered workload result: targeted %v, mixed %v", r.Targeted != nil, r.Mixed != nil)
+			continue
+		}
+		if f.Connected != cfg.FilterSubs || f.Publishers != cfg.FilterPubs || f.Sent == 0 {
+			t.Errorf("%s: %d subscribers, %d publishers, %d sent; want %d, %d, > 0", f.Workload, f.Connected, f.Publishers, f.Sent, cfg.FilterSubs, cfg.FilterPubs)
+		}
+		if !f.Verified || f.Delivered != f.Expected || f.Matched != f.Expected || f.Missing != 0 || f.Unexpected != 0 ||
+			f.Duplicates != 0 || f.WrongRoom != 0 || f.Other != 0 || f.Stray != 0 || f.Unanswered != 0 || f.PubErrors != 0 {
+			t.Errorf("%s: deliveries do not match the filters: %+v", f.Workload, *f)
+		}
+		if f.PubPerSec <= 0 || f.DelivPerSec <= 0 || f.DelivP50 <= 0 || f.DelivP50 > f.DelivP99 || f.DelivP99 > f.DelivMax {
+			t.Errorf("%s: inconsistent rates or latencies: %+v", f.Workload, *f)
+		}
+	}
+	if f := r.Targeted; f != nil && f.Expected != f.Sent {
+		t.Errorf("targeted: %d deliveries expected for %d publications, want one each", f.Expected, f.Sent)
+	}
+	if f := r.Mixed; f != nil && f.Expected <= f.Sent {
+		t.Errorf("mixed: %d deliveries expected for %d publications: the workload should match several subscribers per document", f.Expected, f.Sent)
+	}
+	c := r.Churn
+	if c == nil {
+		t.Fatal("no churn result")
+	}
+	if c.Connected != cfg.ChurnConns || c.Cycles == 0 || !c.Verified || c.Errors != 0 || c.Mismatched != 0 || c.Stray != 0 || c.P50 > c.P99 {
+		t.Errorf("churn: %+v", *c)
 	}
 }
 

@@ -153,6 +153,7 @@ func Markdown(res *Results, charts []string) string {
 				ttlOrStall(a.NonRead), a.NonReadConnected, shiftText(a.NonRead, a.NonReadShift), float64(a.NonRead.RSSBefore)/(1<<20), float64(a.NonRead.RSSAfter)/(1<<20))
 		}
 	}
+	b.WriteString(filteredMarkdown(res))
 	var errs []string
 	for _, r := range res.Runs {
 		for _, e := range r.Errors {
@@ -253,4 +254,53 @@ func addLine(p *plot.Plot, name string, pts plotter.XYs, i int, dashed bool) err
 	p.Add(l, s)
 	p.Legend.Add(name, l, s)
 	return nil
+}
+
+// filteredMarkdown renders the filtered workloads and the churn, when any ran.
+func filteredMarkdown(res *Results) string {
+	var b strings.Builder
+	head := false
+	for _, r := range res.Runs {
+		for _, f := range []*FilterResult{r.Targeted, r.Mixed} {
+			if f == nil {
+				continue
+			}
+			if !head {
+				b.WriteString("\n## Filtered workloads (one filter per subscriber, closed-loop publishers, every delivery checked)\n\n" +
+					"| mode | target | workload | subs x publishers | pub/s | deliveries/s | server us CPU/pub | server us CPU/delivery | delivery p50 | delivery p99 | publish RTT p50 | client CPU (cores) | delivered / expected | missing, unexpected, duplicates, wrong room | verified |\n" +
+					"|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+				head = true
+			}
+			share := 0.0
+			if f.WindowNs > 0 {
+				share = float64(f.ClientCPUNs) / float64(f.WindowNs)
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %d x %d | %.0f | %.0f | %.2f | %.2f | %s | %s | %s | %.2f | %d / %d | %d, %d, %d, %d | %s |\n",
+				r.Mode, r.Target, f.Workload, f.Connected, f.Publishers, f.PubPerSec, f.DelivPerSec, f.CPUPerPubNs/1e3, f.CPUPerDelivNs/1e3,
+				msf(f.DelivP50), msf(f.DelivP99), msf(f.PubRTTP50), share, f.Delivered, f.Expected, f.Missing, f.Unexpected, f.Duplicates, f.WrongRoom, yesNo(f.Verified))
+		}
+	}
+	head = false
+	for _, r := range res.Runs {
+		c := r.Churn
+		if c == nil {
+			continue
+		}
+		if !head {
+			b.WriteString("\n## Churn (subscribe a fresh filter, unsubscribe it, in a loop)\n\n" +
+				"| mode | target | conns | beside subs | cycles/s | server us CPU/cycle | cycle p50 | cycle p99 | errors, wrong room, stray | verified |\n" +
+				"|---|---|---|---|---|---|---|---|---|---|\n")
+			head = true
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d | %d | %.0f | %.2f | %s | %s | %d, %d, %d | %s |\n", r.Mode, r.Target, c.Connected, c.Subs,
+			c.CyclesPerSec, c.CPUPerCycleNs/1e3, msf(c.P50), msf(c.P99), c.Errors, c.Mismatched, c.Stray, yesNo(c.Verified))
+	}
+	return b.String()
+}
+
+func yesNo(v bool) string {
+	if v {
+		return "yes"
+	}
+	return "NO"
 }

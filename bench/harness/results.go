@@ -17,6 +17,9 @@ type TargetRun struct {
 	RR        []RRResult       `json:"rr,omitempty"`
 	Adversary *AdvResult       `json:"adversary,omitempty"`
 	Sustained *SustainedResult `json:"sustained,omitempty"`
+	Targeted  *FilterResult    `json:"targeted,omitempty"`
+	Mixed     *FilterResult    `json:"mixed,omitempty"`
+	Churn     *ChurnResult     `json:"churn,omitempty"`
 	// Errors lists scenarios that failed, with why; a failed scenario has no result.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -153,4 +156,77 @@ type SustainedResult struct {
 	// BestDelivPerSec is the highest rate held (p99 under the bound, nothing missing), 0 if none.
 	BestDelivPerSec   float64 `json:"bestDelivPerSec"`
 	BestCPUPerDelivNs float64 `json:"bestCpuPerDelivNs"`
+}
+
+// FilterResult is one filtered-workload run: Subs subscribers each with its own filter
+// (Workload "targeted" or "mixed"), Publishers closed-loop publishers for the window.
+// Deliveries are checked one by one against the filters (load.Verify): Verified is true when
+// every expected delivery arrived once, on the subscriber's channel, and nothing else did.
+type FilterResult struct {
+	Workload   string `json:"workload"`
+	Subs       int    `json:"subs"`
+	Connected  int    `json:"connected"`
+	Publishers int    `json:"publishers"`
+	// Sent publications; Unanswered got no reply; PubErrors error replies or connection
+	// errors; Stray frames the publishers got that answered nothing.
+	Sent       int64 `json:"sent"`
+	Unanswered int64 `json:"unanswered"`
+	PubErrors  int64 `json:"pubErrors"`
+	Stray      int64 `json:"stray"`
+	// WindowNs is the publishers' wall time; PubPerSec and DelivPerSec are Sent and
+	// Delivered over it.
+	WindowNs    int64   `json:"windowNs"`
+	PubPerSec   float64 `json:"pubPerSec"`
+	DelivPerSec float64 `json:"delivPerSec"`
+	// The counts of load.Verify, summed over the subscribers; Missing is Expected - Matched.
+	Delivered  int64 `json:"delivered"`
+	Expected   int64 `json:"expected"`
+	Matched    int64 `json:"matched"`
+	Missing    int64 `json:"missing"`
+	Unexpected int64 `json:"unexpected"`
+	Duplicates int64 `json:"duplicates"`
+	WrongRoom  int64 `json:"wrongRoom"`
+	Other      int64 `json:"other"`
+	Verified   bool  `json:"verified"`
+	// ServerCPUNs is the server's CPU from the first publication to the last delivery;
+	// CPUPerPubNs and CPUPerDelivNs divide it by Sent and Delivered. ClientCPUNs is the
+	// workers' CPU over the same time.
+	ServerCPUNs   int64   `json:"serverCpuNs"`
+	CPUPerPubNs   float64 `json:"cpuPerPubNs"`
+	CPUPerDelivNs float64 `json:"cpuPerDelivNs"`
+	ClientCPUNs   int64   `json:"clientCpuNs"`
+	// Delivery latency, publisher's send time to arrival, over every delivery (ns); and
+	// the publishers' request-to-response time.
+	DelivP50  int64 `json:"delivP50"`
+	DelivP99  int64 `json:"delivP99"`
+	DelivMax  int64 `json:"delivMax"`
+	PubRTTP50 int64 `json:"pubRttP50"`
+	PubRTTP99 int64 `json:"pubRttP99"`
+	RSSAfter  int64 `json:"rssAfter"`
+}
+
+// ChurnResult is the churn run: Conns connections each subscribing a fresh filter and
+// unsubscribing it in a loop, beside Subs subscribers of the mixed workload. A cycle is one
+// subscribe and one unsubscribe, both answered 200 with the right room.
+type ChurnResult struct {
+	Conns     int `json:"conns"`
+	Connected int `json:"connected"`
+	Subs      int `json:"subs"`
+	// Cycles completed; Errors failed requests; Mismatched replies with the wrong room;
+	// Stray frames the churners got that answered nothing (they must get no notification).
+	Cycles     int64 `json:"cycles"`
+	Errors     int64 `json:"errors"`
+	Mismatched int64 `json:"mismatched"`
+	Stray      int64 `json:"stray"`
+	Verified   bool  `json:"verified"`
+	WindowNs   int64 `json:"windowNs"`
+	// CyclesPerSec is Cycles over the window; CPUPerCycleNs the server's CPU per cycle.
+	CyclesPerSec  float64 `json:"cyclesPerSec"`
+	ServerCPUNs   int64   `json:"serverCpuNs"`
+	CPUPerCycleNs float64 `json:"cpuPerCycleNs"`
+	ClientCPUNs   int64   `json:"clientCpuNs"`
+	// P50 and P99 are of one cycle's duration (ns).
+	P50      int64 `json:"p50"`
+	P99      int64 `json:"p99"`
+	RSSAfter int64 `json:"rssAfter"`
 }

@@ -148,7 +148,7 @@ func (e *env) startServer(t *target, logDir, scenario string) (*server, error) {
 func (e *env) runTarget(ctx context.Context, t *target, logDir string) TargetRun {
 	tr := TargetRun{Mode: e.mode, Target: t.name}
 	for _, sc := range e.cfg.Scenarios {
-		if t.only != nil && !has(t.only, sc) {
+		if !t.runs(sc) {
 			continue
 		}
 		if ctx.Err() != nil {
@@ -213,6 +213,18 @@ func (e *env) runScenario(t *target, srv *server, sc string, tr *TargetRun) erro
 	case "sustained":
 		r, err := e.sustained(t, srv)
 		tr.Sustained = r
+		return err
+	case "targeted":
+		r, err := e.filtered(t, srv, load.WorkTargeted)
+		tr.Targeted = r
+		return err
+	case "mixed":
+		r, err := e.filtered(t, srv, load.WorkMixed)
+		tr.Mixed = r
+		return err
+	case "churn":
+		r, err := e.churn(t, srv)
+		tr.Churn = r
 		return err
 	default:
 		return fmt.Errorf("unknown scenario %q", sc)

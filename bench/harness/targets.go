@@ -31,8 +31,22 @@ type target struct {
 	hasPprof bool
 	// goRuntime: GOMAXPROCS applies.
 	goRuntime bool
-	// scenarios it takes part in; nil means all.
+	// scenarios it takes part in; nil means all the unfiltered ones, plus the filtered
+	// ones when filters is set.
 	only []string
+	// filters: the target speaks Koncorde filters (subscribe with a body, unsubscribe).
+	filters bool
+}
+
+// filteredScenarios are the scenarios that need Koncorde filters.
+var filteredScenarios = []string{"targeted", "mixed", "churn"}
+
+// runs reports whether t takes part in scenario sc.
+func (t *target) runs(sc string) bool {
+	if t.only != nil {
+		return has(t.only, sc)
+	}
+	return t.filters || !has(filteredScenarios, sc)
 }
 
 // env is the state of one Run.
@@ -158,8 +172,8 @@ func (e *env) prepare() error {
 			} else {
 				err = errors.New("harness: target kuzzlews: the root package is not a main package yet and no KuzzlewsBin is set")
 			}
-		case "nodews":
-			err = e.npmCI()
+		case "nodews", "kuzzle-standin":
+			err = e.npmCI(e.nodeDir(t))
 		case "centrifugo":
 			err = e.centrifugo()
 		default:
@@ -172,11 +186,28 @@ func (e *env) prepare() error {
 	return nil
 }
 
-func (e *env) npmCI() error {
-	dir := filepath.Join(e.roots.Bench, "peers", "nodews")
-	if _, err := exec.LookPath("node"); err != nil {
-		return errors.New("harness: target nodews needs node on PATH")
+// nodeDir is the directory of a Node.js target: bench/peers/nodews or bench/peers/kuzzle.
+func (e *env) nodeDir(name string) string {
+	if name == "kuzzle-standin" {
+		return filepath.Join(e.roots.Bench, "peers", "kuzzle")
 	}
+	return filepath.Join(e.roots.Bench, "peers", name)
+}
+
+// npmCI installs dir's dependencies from its package-lock.json with npm ci when
+// dir/node_modules has not been installed yet. It fails when node or npm is not on PATH.
+// Koncorde's native modules compile on install (node-gyp: python3, make and a C++
+// compiler), about two minutes cold.
+func (e *env) npmCI(dir string) error {
+	for _, tool := range []string{"node", "npm"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			return fmt.Errorf("harness: %s needs %s on PATH (Node.js 20 or later, with npm)", dir, tool)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", ".package-lock.json")); err == nil {
+		return nil
+	}
+	e.cfg.logf("npm ci in %s", dir)
 	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
 	cmd.Dir = dir
 	if b, err := cmd.CombinedOutput(); err != nil {
@@ -223,7 +254,7 @@ func (e *env) target(name string) *target {
 				return append(append([]string{e.bins[name]}, hostPort(port)...), "-pprof", pp), "", nil
 			}}
 	case "kuzzlews":
-		return &target{name: name, proto: load.Kuzzle, path: "/", hasPprof: e.cfg.KuzzlewsPprofFlag != "", goRuntime: true,
+		return &target{name: name, proto: load.Kuzzle, path: "/", hasPprof: e.cfg.KuzzlewsPprofFlag != "", goRuntime: true, filters: true,
 			argv: func(port int, pp string) ([]string, string, error) {
 				a := append(append([]string{e.bins[name]}, hostPort(port)...), e.cfg.KuzzlewsArgs...)
 				if e.cfg.KuzzlewsPprofFlag != "" {
@@ -239,7 +270,12 @@ func (e *env) target(name string) *target {
 	case "nodews":
 		return &target{name: name, proto: load.Kuzzle, path: "/",
 			argv: func(port int, _ string) ([]string, string, error) {
-				return append([]string{"node", "server.js"}, hostPort(port)...), filepath.Join(e.roots.Bench, "peers", "nodews"), nil
+				return append([]string{"node", "server.js"}, hostPort(port)...), e.nodeDir(name), nil
+			}}
+	case "kuzzle-standin":
+		return &target{name: name, proto: load.Kuzzle, path: "/", filters: true, only: filteredScenarios,
+			argv: func(port int, _ string) ([]string, string, error) {
+				return append([]string{"node", "server.js"}, hostPort(port)...), e.nodeDir(name), nil
 			}}
 	case "centrifugo":
 		return &target{name: name, proto: load.Centrifugo, path: "/connection/websocket", hasPprof: true, goRuntime: true,

@@ -99,6 +99,7 @@ func goals(res *Results) []goalRow {
 			rows = append(rows, goalRow{mode, fmt.Sprintf("request/response at %d conns vs gorilla", kr.Conns),
 				fmt.Sprintf("%.2fx req/s, p99 %s vs %s ms", ratio, msf(kr.P99), msf(gr.P99)), ">= 1.2x, p99 no worse", ratio >= 1.2 && kr.P99 <= gr.P99})
 		}
+		rows = append(rows, standinGoals(res, mode, k)...)
 		if a := k.Adversary; a != nil {
 			rows = append(rows, goalRow{mode, "fan-out beside slowloris", shiftText(a.Slowloris, a.SlowlorisShift), "< +10%",
 				!a.Slowloris.Stalled && a.SlowlorisShift < 0.10})
@@ -124,4 +125,29 @@ func goalsMarkdown(res *Results) string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", r.mode, r.figure, r.value, r.goal, met)
 	}
 	return b.String() + "\n"
+}
+
+// standinGoals compares kuzzlews with the Kuzzle stand-in (Node.js ws + Koncorde 4.7) in one
+// mode: server CPU per publication on the targeted workload and per churn cycle, each at
+// least 4x lower; and CPU per delivery on the mixed workload at most 1.2x kuzzlews's own
+// one-room fan-out. The goals are set for one core (pinned); shared rows are for information.
+func standinGoals(res *Results, mode string, k *TargetRun) []goalRow {
+	var rows []goalRow
+	s := find(res, mode, "kuzzle-standin")
+	if s != nil && k.Targeted != nil && s.Targeted != nil && k.Targeted.CPUPerPubNs > 0 {
+		ratio := s.Targeted.CPUPerPubNs / k.Targeted.CPUPerPubNs
+		rows = append(rows, goalRow{mode, "targeted: server CPU per publication vs the Kuzzle stand-in",
+			fmt.Sprintf("%.2f vs %.2f us (%.1fx lower)", k.Targeted.CPUPerPubNs/1e3, s.Targeted.CPUPerPubNs/1e3, ratio), ">= 4x lower", ratio >= 4})
+	}
+	if s != nil && k.Churn != nil && s.Churn != nil && k.Churn.CPUPerCycleNs > 0 {
+		ratio := s.Churn.CPUPerCycleNs / k.Churn.CPUPerCycleNs
+		rows = append(rows, goalRow{mode, "churn: server CPU per cycle vs the Kuzzle stand-in",
+			fmt.Sprintf("%.2f vs %.2f us (%.1fx lower)", k.Churn.CPUPerCycleNs/1e3, s.Churn.CPUPerCycleNs/1e3, ratio), ">= 4x lower", ratio >= 4})
+	}
+	if kf := lastFanout(k); kf != nil && k.Mixed != nil && kf.CPUPerDelivNs > 0 {
+		ratio := k.Mixed.CPUPerDelivNs / kf.CPUPerDelivNs
+		rows = append(rows, goalRow{mode, fmt.Sprintf("mixed: server CPU per delivery vs own fan-out to %d", kf.Connected),
+			fmt.Sprintf("%.2f vs %.2f us (%.2fx)", k.Mixed.CPUPerDelivNs/1e3, kf.CPUPerDelivNs/1e3, ratio), "<= 1.2x", ratio <= 1.2})
+	}
+	return rows
 }

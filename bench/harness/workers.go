@@ -39,6 +39,10 @@ type crowd struct {
 type spawnOpts struct {
 	channels int
 	rcvbuf   int
+	// workload (fsub, cpub): its kind and subscriber count; pubs: the publishers of the run.
+	workload string
+	subs     int
+	pubs     int
 }
 
 // srcAddr returns the i-th client source address, 127.1.0.1 upward: every worker of a run gets
@@ -68,6 +72,10 @@ func (e *env) spawn(srv *server, t *target, role string, n int, o spawnOpts) (*c
 			"-n", strconv.Itoa(share), "-src", strings.Join(srcs, ","), "-par", strconv.Itoa(par),
 			"-name", name, "-first", strconv.Itoa(first), "-channels", strconv.Itoa(max(o.channels, 1)),
 			"-rcvbuf", strconv.Itoa(o.rcvbuf), "-max-life", "30m",
+			"-seed", strconv.FormatUint(e.cfg.seed(), 10), "-pubs", strconv.Itoa(max(o.pubs, 1)),
+		}
+		if o.workload != "" {
+			args = append(args, "-workload", o.workload, "-subs", strconv.Itoa(o.subs))
 		}
 		first += share
 		p, err := e.startProc(name, args)

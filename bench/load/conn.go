@@ -278,31 +278,65 @@ func ChannelName(index, collection string) string { return index + "-" + collect
 // requestID is used by Kuzzle. It returns the channel whose notifications will follow
 // (Kuzzle: result.channel; Centrifugo: the channel name).
 func (c *Conn) Subscribe(index, collection, requestID string) (string, error) {
-	var id string
-	var req []byte
 	if c.proto == Centrifugo {
-		id = c.nextID()
-		req = []byte(`{"id":` + id + `,"subscribe":{"channel":` + strconv.Quote(ChannelName(index, collection)) + `}}`)
-	} else {
-		id = requestID
-		req = []byte(`{"controller":"realtime","action":"subscribe","index":` + strconv.Quote(index) +
-			`,"collection":` + strconv.Quote(collection) + `,"body":{},"requestId":` + strconv.Quote(id) + `}`)
-	}
-	if err := c.WriteText(req); err != nil {
-		return "", err
-	}
-	reply, err := c.awaitReply(id)
-	if err != nil {
-		return "", err
-	}
-	if c.proto == Centrifugo {
+		id := c.nextID()
+		req := []byte(`{"id":` + id + `,"subscribe":{"channel":` + strconv.Quote(ChannelName(index, collection)) + `}}`)
+		if err := c.WriteText(req); err != nil {
+			return "", err
+		}
+		if _, err := c.awaitReply(id); err != nil {
+			return "", err
+		}
 		return ChannelName(index, collection), nil
 	}
-	ch := gjson.GetBytes(reply, "result.channel").Str
-	if ch == "" {
-		return "", fmt.Errorf("subscribe reply without result.channel: %.200s", reply)
+	_, ch, err := c.SubscribeFilter(index, collection, []byte("{}"), requestID)
+	return ch, err
+}
+
+// SubscribeFilter subscribes to index/collection with the Koncorde filter filter (a raw JSON
+// object) and waits for the answer, reading nothing else meanwhile: call it before any other
+// reader of c starts. It returns result.roomId and result.channel. Kuzzle's protocol only;
+// an error reply or a reply without roomId and channel fails.
+func (c *Conn) SubscribeFilter(index, collection string, filter []byte, requestID string) (roomID, channel string, err error) {
+	if c.proto != Kuzzle {
+		return "", "", errors.New("load: filters need Kuzzle's protocol")
 	}
-	return ch, nil
+	if err := c.WriteText(AppendSubscribe(nil, index, collection, filter, requestID)); err != nil {
+		return "", "", err
+	}
+	reply, err := c.awaitReply(requestID)
+	if err != nil {
+		return "", "", err
+	}
+	roomID = gjson.GetBytes(reply, "result.roomId").Str
+	channel = gjson.GetBytes(reply, "result.channel").Str
+	if roomID == "" || channel == "" {
+		return "", "", fmt.Errorf("subscribe reply without result.roomId and result.channel: %.200s", reply)
+	}
+	return roomID, channel, nil
+}
+
+// AppendSubscribe appends a Kuzzle realtime:subscribe request of filter (raw JSON object) on
+// index/collection.
+func AppendSubscribe(b []byte, index, collection string, filter []byte, requestID string) []byte {
+	b = append(b, `{"controller":"realtime","action":"subscribe","index":`...)
+	b = strconv.AppendQuote(b, index)
+	b = append(b, `,"collection":`...)
+	b = strconv.AppendQuote(b, collection)
+	b = append(b, `,"body":`...)
+	b = append(b, filter...)
+	b = append(b, `,"requestId":`...)
+	b = strconv.AppendQuote(b, requestID)
+	return append(b, '}')
+}
+
+// AppendUnsubscribe appends a Kuzzle realtime:unsubscribe request of roomID.
+func AppendUnsubscribe(b []byte, roomID, requestID string) []byte {
+	b = append(b, `{"controller":"realtime","action":"unsubscribe","body":{"roomId":`...)
+	b = strconv.AppendQuote(b, roomID)
+	b = append(b, `},"requestId":`...)
+	b = strconv.AppendQuote(b, requestID)
+	return append(b, '}')
 }
 
 // AppendPublish appends a publish request of body (raw JSON object) to index/collection and

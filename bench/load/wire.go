@@ -12,6 +12,17 @@ const (
 	RoleSlowloris = "slowloris" // half the connections trickle half a handshake, half trickle half a frame
 	RoleRR        = "rr"        // closed-loop request/response on "start"
 	RolePub       = "pub"       // publish on "start"
+	// RoleFSub subscribes connection i (global index) with filter i of the worker's workload
+	// (-workload, -subs, -seed), then records every notification's seq, room and latency for
+	// "verify".
+	RoleFSub = "fsub"
+	// RoleCPub publishes the workload's documents on "start", closed loop: each connection
+	// (publisher p of -pubs) sends publication Seq(p, pubs, k) and waits for its reply before
+	// the next.
+	RoleCPub = "cpub"
+	// RoleChurn subscribes a fresh filter (ChurnFilter) and unsubscribes it, in a loop on
+	// "start", one request in flight per connection.
+	RoleChurn = "churn"
 )
 
 // FillCollection is the collection only non-reading subscribers join: large publications to
@@ -42,6 +53,13 @@ type Command struct {
 	ReplyWaitMs int `json:"replyWaitMs,omitempty"`
 	// Collection, when set, receives every publication instead of c0..c{Channels-1}.
 	Collection string `json:"collection,omitempty"`
+
+	// cpub and churn use DurationMs (how long to run) and Count (the most publications or
+	// cycles per connection, 0 means no limit); cpub tags its documents with Step.
+
+	// verify (fsub): PubSent[p] is how many publications publisher p sent (p < len(PubSent),
+	// the -pubs of the publishers), so publication k of p exists iff k < PubSent[p].
+	PubSent []int64 `json:"pubSent,omitempty"`
 
 	// collect: BySeq keeps one histogram per (step, seq) publication; otherwise one per step.
 	// Reset drops what was collected.
@@ -93,4 +111,54 @@ type Report struct {
 	Other  int64   `json:"other,omitempty"`
 	// Closed counts subscriber connections that ended (read error) before the collect.
 	Closed int64 `json:"closed,omitempty"`
+
+	// cpub "start": PubSent[j] is the publications sent by publisher PubFirst+j, all
+	// answered unless Unanswered > 0 (sent, but no reply within the wait). Errors counts
+	// error replies and connection errors; Stray frames that were neither the awaited reply
+	// nor anything expected (a publisher subscribes to nothing).
+	PubFirst   int     `json:"pubFirst,omitempty"`
+	PubSent    []int64 `json:"pubSent,omitempty"`
+	Unanswered int64   `json:"unanswered,omitempty"`
+	Stray      int64   `json:"stray,omitempty"`
+
+	// churn "start": Done (above) counts complete cycles, Latency their duration, Errors
+	// failed requests, Mismatched replies whose result does not fit the request (wrong
+	// roomId or channel), Stray frames that answer nothing (a churner must get no
+	// notification).
+
+	// verify: the deliveries of this worker's subscribers checked against the workload.
+	Verify *Verify `json:"verify,omitempty"`
+}
+
+// Verify is the check of every delivery of a worker's filtered subscribers. Expected is the
+// sum, over the subscribers, of the published documents their filter matches; Matched the
+// deliveries that are expected (each counted once); Unexpected deliveries of a publication
+// that was never sent or that the filter does not match; Duplicates second and later
+// deliveries of one publication to one subscriber; WrongRoom notifications whose root room
+// is not the subscriber's channel; Other frames that carry no workload document. A correct
+// server has Matched == Expected and zero in every other count.
+type Verify struct {
+	Subs       int   `json:"subs"`
+	Delivered  int64 `json:"delivered"`
+	Expected   int64 `json:"expected"`
+	Matched    int64 `json:"matched"`
+	Unexpected int64 `json:"unexpected"`
+	Duplicates int64 `json:"duplicates"`
+	WrongRoom  int64 `json:"wrongRoom"`
+	Other      int64 `json:"other"`
+	// Latency is over every delivery, publisher's send time to arrival (ns).
+	Latency Hist `json:"latency"`
+}
+
+// Add sums o into v.
+func (v *Verify) Add(o *Verify) {
+	v.Subs += o.Subs
+	v.Delivered += o.Delivered
+	v.Expected += o.Expected
+	v.Matched += o.Matched
+	v.Unexpected += o.Unexpected
+	v.Duplicates += o.Duplicates
+	v.WrongRoom += o.WrongRoom
+	v.Other += o.Other
+	v.Latency.Merge(&o.Latency)
 }

@@ -16,12 +16,15 @@ import (
 	"log"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/kuzzlews/kuzzlews/bench/load"
 )
@@ -43,6 +46,7 @@ type worker struct {
 	closed atomic.Int64
 
 	// pub replies: pmu guards pending and pubLat.
+	fmu     sync.Mutex // guards fsubs during setup
 	pmu     sync.Mutex
 	pending map[string]int64
 	pubLat  load.Hist
@@ -50,6 +54,27 @@ type worker struct {
 
 	outMu sync.Mutex
 	out   *json.Encoder
+
+	// filtered workloads: wl (nil for the other roles), pubs the -pubs of cpub, fsubs the
+	// fsub connections, seed the churn filters' seed.
+	wl    *load.Workload
+	pubs  int
+	seed  uint64
+	fsubs []*fsub
+}
+
+// fsub is one filtered subscriber: its global index, its channel and what it received.
+type fsub struct {
+	gi      int
+	channel string
+	// matches is the sorted list of pool documents its filter matches (computed at setup).
+	matches []int32
+
+	mu        sync.Mutex
+	seqs      []int64
+	wrongRoom int64
+	other     int64
+	lat       load.Hist
 }
 
 type shard struct {
@@ -73,6 +98,10 @@ func main() {
 		rcvbuf  = flag.Int("rcvbuf", 0, "SO_RCVBUF in bytes (0: kernel default; nonread uses 4096 when 0)")
 		trickle = flag.Duration("trickle", time.Second, "slowloris: one byte per connection every this long")
 		maxLife = flag.Duration("max-life", 15*time.Minute, "exit after this long whatever happens")
+		work    = flag.String("workload", "", "fsub, cpub: workload kind, targeted or mixed")
+		wsubs   = flag.Int("subs", 0, "fsub, cpub: subscribers of the workload (all workers together)")
+		seed    = flag.Uint64("seed", 1, "fsub, cpub, churn: seed of the workload's filters and documents")
+		pubs    = flag.Int("pubs", 1, "cpub: publishers of the run (all workers together)")
 	)
 	flag.Parse()
 	time.AfterFunc(*maxLife, func() { log.Printf("loadgen %s: max-life reached", *name); os.Exit(3) })
@@ -89,6 +118,14 @@ func main() {
 		trickle:  *trickle,
 		pending:  make(map[string]int64),
 		out:      json.NewEncoder(os.Stdout),
+	}
+	w.pubs, w.seed = max(*pubs, 1), *seed
+	if w.role == load.RoleFSub || w.role == load.RoleCPub {
+		wl, err := load.NewWorkload(*work, *wsubs, *seed)
+		if err != nil {
+			log.Fatalf("loadgen %s: %v", w.name, err)
+		}
+		w.wl = wl
 	}
 	if w.role == load.RoleNonRead && w.target.RcvBuf == 0 {
 		w.target.RcvBuf = 4096
@@ -120,6 +157,8 @@ func main() {
 			go w.start(cmd) // answers when done; "collect" and "cpu" stay served meanwhile
 		case "collect":
 			w.collect(cmd)
+		case "verify":
+			w.emit(load.Report{Event: "verify", Verify: w.verify(cmd.PubSent)})
 		case "cpu":
 			w.emit(load.Report{Event: "cpu"})
 		case "quit":
@@ -260,6 +299,26 @@ func (w *worker) open(i int, src net.IP) (r opened) {
 		if w.role == load.RoleSub {
 			go w.subReader(c, &w.shards[i%len(w.shards)])
 		}
+	case load.RoleFSub:
+		f := w.wl.Filter(gi)
+		_, ch, err := c.SubscribeFilter(w.index, w.wl.Kind, f.AppendJSON(nil), w.name+"-s"+strconv.Itoa(i))
+		if err != nil {
+			c.Close()
+			r.err = fmt.Errorf("subscribe: %w", err)
+			return r
+		}
+		fs := &fsub{gi: gi, channel: ch}
+		for m := range w.wl.PoolSize() {
+			if w.wl.Matches(gi, m) {
+				fs.matches = append(fs.matches, int32(m))
+			}
+		}
+		w.fmu.Lock()
+		w.fsubs = append(w.fsubs, fs)
+		w.fmu.Unlock()
+		go w.fsubReader(c, fs)
+	case load.RoleCPub, load.RoleChurn:
+		// read by their own loop on "start"
 	case load.RoleIdle:
 		go w.drain(c)
 	case load.RolePub:
@@ -404,6 +463,10 @@ func (w *worker) start(cmd load.Command) {
 		w.runRR(cmd)
 	case load.RolePub:
 		w.runPub(cmd)
+	case load.RoleCPub:
+		w.runClosedPub(cmd)
+	case load.RoleChurn:
+		w.runChurn(cmd)
 	default:
 		w.emit(load.Report{Event: "start", FirstErr: "role " + w.role + " has no start"})
 	}
@@ -568,4 +631,228 @@ func (w *worker) shutdown() {
 	for _, c := range w.raws {
 		c.Close()
 	}
+}
+
+// fsubReader records, for every notification, its seq, whether its root room is fs's
+// channel, and its latency.
+func (w *worker) fsubReader(c *load.Conn, fs *fsub) {
+	w.readEach(c, func(m []byte, now int64) {
+		_, seq, t, ok := load.ParseBody(m)
+		fs.mu.Lock()
+		defer fs.mu.Unlock()
+		if !ok {
+			fs.other++
+			return
+		}
+		if gjson.GetBytes(m, "room").Str != fs.channel {
+			fs.wrongRoom++
+		}
+		fs.seqs = append(fs.seqs, int64(seq))
+		fs.lat.Add(now - t)
+	})
+}
+
+// verify checks every delivery of the worker's filtered subscribers against the publications
+// of pubSent (see load.Command.PubSent) and the workload's filters. It keeps what it read, so
+// it may be called again while late deliveries arrive.
+func (w *worker) verify(pubSent []int64) *load.Verify {
+	v := &load.Verify{}
+	if w.wl == nil {
+		return v
+	}
+	n := len(pubSent)
+	cnt := make([]int64, w.wl.PoolSize())
+	for p, sent := range pubSent {
+		for k := range sent {
+			cnt[w.wl.Class(load.Seq(p, n, k))]++
+		}
+	}
+	published := func(seq int64) bool {
+		return n > 0 && seq >= 0 && seq/int64(n) < pubSent[seq%int64(n)]
+	}
+	for _, fs := range w.fsubs {
+		v.Subs++
+		for _, m := range fs.matches {
+			v.Expected += cnt[m]
+		}
+		fs.mu.Lock()
+		seqs := slices.Clone(fs.seqs)
+		v.WrongRoom += fs.wrongRoom
+		v.Other += fs.other
+		v.Latency.Merge(&fs.lat)
+		fs.mu.Unlock()
+		slices.Sort(seqs)
+		v.Delivered += int64(len(seqs))
+		for j, seq := range seqs {
+			switch {
+			case j > 0 && seqs[j-1] == seq:
+				v.Duplicates++
+			case !published(seq):
+				v.Unexpected++
+			default:
+				if _, ok := slices.BinarySearch(fs.matches, int32(w.wl.Class(seq))); ok {
+					v.Matched++
+				} else {
+					v.Unexpected++
+				}
+			}
+		}
+	}
+	return v
+}
+
+// awaitReply reads c until the Kuzzle response whose room is id, by deadline; every other
+// frame is counted in *stray.
+func awaitReply(c *load.Conn, id string, deadline time.Time, stray *int64) ([]byte, error) {
+	_ = c.NetConn().SetReadDeadline(deadline)
+	for {
+		msg, err := c.ReadMessage()
+		if err != nil {
+			return nil, err
+		}
+		if c.ReplyID(msg) == id {
+			return msg, nil
+		}
+		*stray++
+	}
+}
+
+func replyOK(m []byte) bool { return gjson.GetBytes(m, "status").Int() == 200 }
+
+// runClosedPub runs every publisher connection in a closed loop (one publication in flight)
+// for cmd.DurationMs or cmd.Count publications, whichever ends first.
+func (w *worker) runClosedPub(cmd load.Command) {
+	stop := time.Now().Add(time.Duration(cmd.DurationMs) * time.Millisecond)
+	wait := 10 * time.Second
+	if cmd.ReplyWaitMs > 0 {
+		wait = time.Duration(cmd.ReplyWaitMs) * time.Millisecond
+	}
+	rep := load.Report{Event: "start", PubFirst: w.first, PubSent: make([]int64, len(w.conns)), Latency: &load.Hist{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for j, c := range w.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p := w.first + j
+			var h load.Hist
+			var sent, errs, unanswered, stray int64
+			var buf, body []byte
+			for k := int64(0); time.Now().Before(stop) && (cmd.Count <= 0 || k < int64(cmd.Count)); k++ {
+				seq := load.Seq(p, w.pubs, k)
+				d := w.wl.Doc(w.wl.Class(seq))
+				t := time.Now()
+				body = load.AppendDocBody(body[:0], cmd.Step, seq, t.UnixNano(), &d)
+				var id string
+				buf, id = c.AppendPublish(buf[:0], w.index, w.wl.Kind, w.name+"-p"+strconv.Itoa(j)+"-"+strconv.FormatInt(k, 10), body)
+				if err := c.WriteText(buf); err != nil {
+					errs++
+					break
+				}
+				sent++
+				reply, err := awaitReply(c, id, stop.Add(wait), &stray)
+				if err != nil {
+					unanswered++
+					break
+				}
+				h.Add(time.Since(t).Nanoseconds())
+				if !replyOK(reply) {
+					errs++
+				}
+			}
+			_ = c.NetConn().SetReadDeadline(time.Time{})
+			mu.Lock()
+			rep.PubSent[j] = sent
+			rep.Errors += errs
+			rep.Unanswered += unanswered
+			rep.Stray += stray
+			rep.Replies += sent - unanswered
+			rep.Sent += sent
+			rep.Latency.Merge(&h)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	rep.WindowNs = time.Since(t0).Nanoseconds()
+	w.emit(rep)
+}
+
+// runChurn runs every churn connection in a loop of subscribe (a fresh filter) then
+// unsubscribe, for cmd.DurationMs or cmd.Count cycles, whichever ends first. A cycle counts
+// when both replies are 200 and carry the room: the subscribe's result.channel is
+// result.roomId + "-" + a suffix, and the unsubscribe's result.roomId is that room.
+func (w *worker) runChurn(cmd load.Command) {
+	stop := time.Now().Add(time.Duration(cmd.DurationMs) * time.Millisecond)
+	rep := load.Report{Event: "start", Latency: &load.Hist{}}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for j, c := range w.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gi := w.first + j
+			var h load.Hist
+			var done, errs, mism, stray int64
+			var buf, fb []byte
+			for k := int64(0); time.Now().Before(stop) && (cmd.Count <= 0 || k < int64(cmd.Count)); k++ {
+				t := time.Now()
+				f := load.ChurnFilter(w.name, gi, k, w.seed)
+				fb = f.AppendJSON(fb[:0])
+				id := w.name + "-c" + strconv.Itoa(j) + "-" + strconv.FormatInt(k, 10)
+				buf = load.AppendSubscribe(buf[:0], w.index, load.WorkMixed, fb, id+"s")
+				if err := c.WriteText(buf); err != nil {
+					errs++
+					break
+				}
+				reply, err := awaitReply(c, id+"s", stop.Add(10*time.Second), &stray)
+				if err != nil {
+					errs++
+					break
+				}
+				roomID := gjson.GetBytes(reply, "result.roomId").Str
+				ch := gjson.GetBytes(reply, "result.channel").Str
+				if !replyOK(reply) {
+					errs++
+					continue
+				}
+				if roomID == "" || !strings.HasPrefix(ch, roomID+"-") {
+					mism++
+					continue
+				}
+				buf = load.AppendUnsubscribe(buf[:0], roomID, id+"u")
+				if err := c.WriteText(buf); err != nil {
+					errs++
+					break
+				}
+				reply, err = awaitReply(c, id+"u", stop.Add(10*time.Second), &stray)
+				if err != nil {
+					errs++
+					break
+				}
+				if !replyOK(reply) {
+					errs++
+					continue
+				}
+				if gjson.GetBytes(reply, "result.roomId").Str != roomID {
+					mism++
+					continue
+				}
+				done++
+				h.Add(time.Since(t).Nanoseconds())
+			}
+			_ = c.NetConn().SetReadDeadline(time.Time{})
+			mu.Lock()
+			rep.Done += done
+			rep.Errors += errs
+			rep.Mismatched += mism
+			rep.Stray += stray
+			rep.Latency.Merge(&h)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	rep.WindowNs = time.Since(t0).Nanoseconds()
+	w.emit(rep)
 }
