@@ -7,7 +7,8 @@ import (
 	"testing"
 )
 
-// The workloads mirror Koncorde's benchmark.js (spec/koncorde.md section 6): for each
+// The workloads mirror Koncorde's benchmark.js (kuzzleio/koncorde, at the repository
+// root; its figures are in Koncorde's README.md): for each
 // keyword, N random filters and one fixed document that matches few of them. The
 // same generator (mulberry32 seeded with 42) is in internal/konbench/bench.js, which
 // measures Koncorde on the same filters and documents.

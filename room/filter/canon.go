@@ -159,7 +159,7 @@ func canonicalJSON(v *jsv) string {
 type builder struct {
 	atoms map[string]*atom
 	order []*atom
-	count int // Koncorde's condition count (spec section 5.2)
+	count int // Koncorde's condition count (lib/transform/canonical.ts, _countConditions)
 }
 
 func (b *builder) intern(a *atom) *expr {
@@ -430,7 +430,8 @@ func mergeTerm(a, b []lit) []lit {
 // impossible reports whether a term can never be true: x and not x, two different
 // equals values on one field, equals or range with a missing field, equals outside
 // a range of the same field, or the nothing keyword. These are Koncorde's
-// _removeImpossiblePredicates rules without its bugs (spec section 5.3, Q1-Q3).
+// _removeImpossiblePredicates rules (lib/transform/canonical.ts) without its bugs
+// (doc.go, Q1-Q3).
 func impossible(t []lit, atoms []*atom) bool {
 	for i, l := range t {
 		if i > 0 && t[i-1] == l^1 {
@@ -743,9 +744,9 @@ func canonicalize(atoms []*atom, raw dnf, maxConditions int) (*canonical, error)
 	return &canonical{atoms: final, terms: terms, text: kb.sb.String()}, nil
 }
 
-// koncordeDrops approximates Koncorde's _removeImpossiblePredicates (spec section
-// 5.3), bugs included: Koncorde stores the other subfilters, which is when its
-// store-time errors fire.
+// koncordeDrops approximates Koncorde's _removeImpossiblePredicates
+// (lib/transform/canonical.ts), bugs included: Koncorde stores the other subfilters,
+// which is when its store-time errors fire.
 func koncordeDrops(t []lit, atoms []*atom) bool {
 	for i, l := range t {
 		if i > 0 && t[i-1] == l^1 && (atoms[l/2].kind == akEquals || atoms[l/2].kind == akExists) {

@@ -163,7 +163,7 @@ func replayMulti(t *testing.T, n int, in, out gjson.Result, classes map[string]s
 		if err != nil && storeErrors[err.Error()] {
 			if !oracleErrs[i].IsObject() && storeFailed[err.Error()] {
 				// Koncorde left the failed filter's id registered: registering it
-				// again "succeeds" (spec section 9 Q10).
+				// again "succeeds" (doc.go, Q10).
 				st.q10++
 				continue
 			}
@@ -215,7 +215,7 @@ func replayMulti(t *testing.T, n int, in, out gjson.Result, classes map[string]s
 
 // q9Applies reports whether Koncorde's geo matcher may have stopped early on doc: a
 // field tested by a geo condition holds a truthy point it cannot parse, and the
-// engine has geo conditions on another field (spec section 9 Q9).
+// engine has geo conditions on another field (doc.go, Q9).
 func q9Applies(norms []*Normalized, doc gjson.Result) bool {
 	fields := map[string]bool{}
 	for _, n := range norms {

@@ -1,5 +1,10 @@
 // Package filter compiles Koncorde filters (the DSL of Kuzzle realtime subscriptions,
-// spec/koncorde.md) once and matches JSON documents against every filter of an index.
+// Koncorde 4.7 as Kuzzle 2 drives it) once and matches JSON documents against every
+// filter of an index. The DSL is documented at
+// https://docs.kuzzle.io/core/2/api/koncorde-filters-syntax/clauses/ and in Koncorde's
+// doc/terms/index.md; paths such as lib/transform/standardize.js in this package's
+// comments are files of github.com/kuzzleio/koncorde (the npm package koncorde@4.7.0
+// ships them compiled to JavaScript).
 //
 // Concurrency: an Engine is safe for concurrent use. Normalize is pure and takes no
 // lock; Test runs under a read lock, so any number of Test calls proceed in parallel
@@ -49,13 +54,13 @@
 //
 // # Documents
 //
-// A field path follows Koncorde's flattening (spec section 3): "a.b" reaches
+// A field path follows Koncorde's flattening (lib/util/Flatten.ts): "a.b" reaches
 // {"a":{"b":…}} and also a literal key {"a.b":…}; on a collision the last one in
 // JavaScript key order (Q14 below) wins; arrays are leaves (no traversal, no index paths); numbers are float64
 // (9007199254740993 is 2^53). Test's docID, when not empty, replaces the document's
 // _id like Kuzzle does, which is what the ids keyword reads.
 //
-// # Koncorde's bugs (spec section 9) and the choices made
+// # Koncorde's bugs and the choices made
 //
 //   - Q1, not reproduced: and[exists 'tags["a"]', missing 'tags["b"]'] matches
 //     {"tags":["a"]} here; Koncorde reduces it to nothing.

@@ -9,8 +9,8 @@ import (
 )
 
 // This file is the direct evaluator: one document against one canonical filter, with
-// the leaf semantics of spec/koncorde.md section 4. The indexed matcher (index.go)
-// must agree with it; select queries use it for the array element.
+// the leaf semantics of Koncorde's matchers (lib/engine/matcher/*). The indexed
+// matcher (index.go) must agree with it; select queries use it for the array element.
 
 // docToString is JavaScript's String(value) for a document value. Arrays nested more
 // than 256 deep render as "" (where JavaScript would eventually overflow its stack).
@@ -126,7 +126,7 @@ func forEachJS(obj gjson.Result, fn func(key string, v gjson.Result)) {
 	}
 }
 
-// flatLookup returns the value of the flattened key path in obj (spec section 3):
+// flatLookup returns the value of the flattened key path in obj (lib/util/Flatten.ts):
 // every way of splitting path at dots into nested keys is a candidate, and the last
 // one written by a depth-first walk in JavaScript key order wins.
 func flatLookup(obj gjson.Result, path string) (gjson.Result, bool) {
@@ -267,7 +267,7 @@ func sameScalar(v gjson.Result, s scalar) bool {
 	return false
 }
 
-// matchAny is Koncorde's ObjectMatcher.matchAny (spec section 4.8): same typeof,
+// matchAny is Koncorde's matchAny (lib/util/ObjectMatcher.ts): same typeof,
 // objects match as subsets, arrays as greedy first-fit multiset subsets (Q15,
 // replicated), scalars with ===. has is false for a missing document value.
 func matchAny(v gjson.Result, has bool, f *jsv) bool {

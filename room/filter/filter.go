@@ -14,11 +14,11 @@ const DefaultMaxConditions = 100
 // Config configures an Engine. The zero value works.
 type Config struct {
 	// MaxConditions is the largest number of conditions a filter may hold, counted as
-	// Koncorde counts them (spec/koncorde.md section 5.2: every condition of the
-	// standardized filter, `in` and `ids` counting one per value). Zero means
-	// DefaultMaxConditions; a negative value means no limit. Independently of it, a
-	// filter whose normal form exceeds 16384 subfilters or 262144 conditions is
-	// rejected, which bounds the work of Normalize on any input.
+	// Koncorde counts them (lib/transform/canonical.ts, _countConditions: every
+	// condition of the standardized filter, `in` and `ids` counting one per value).
+	// Zero means DefaultMaxConditions; a negative value means no limit. Independently
+	// of it, a filter whose normal form exceeds 16384 subfilters or 262144 conditions
+	// is rejected, which bounds the work of Normalize on any input.
 	MaxConditions int
 }
 
@@ -97,7 +97,7 @@ func NewEngine(cfg Config) *Engine {
 // Normalize validates filter (a JSON object; empty, `{}` or `null` match everything)
 // and returns its canonical form for index. It stores nothing. A filter Koncorde
 // rejects returns *Error with Koncorde's message, including the errors Koncorde only
-// raises when storing (spec section 9 Q10, Q11), so that Store never fails on its
+// raises when storing (doc.go, Q10 and Q11), so that Store never fails on its
 // result.
 func (e *Engine) Normalize(index string, filter []byte) (*Normalized, error) {
 	text := strings.TrimSpace(string(filter))
@@ -165,7 +165,7 @@ func tooManyConditions(count, max int) *Error {
 // a filter: a bounding box whose bottom is not below its top or whose left is not
 // left of its right (boost-geospatial-index), a negated select or nothing (no such
 // operand), and the errors of a select's query, which Koncorde normalizes at store
-// time (spec section 9 Q10, Q11).
+// time (doc.go, Q10 and Q11).
 func storeChecks(t []lit, atoms []*atom, maxConditions int) error {
 	{
 		for _, l := range t {
@@ -234,7 +234,8 @@ func (e *Engine) Remove(index, id string) {
 
 // Test appends to dst the ids of the filters of index that doc (a JSON object) matches,
 // and returns the extended slice. docID, when not empty, is the document's `_id`: it
-// overrides any `_id` field of doc, as Kuzzle does (spec/koncorde.md section 1).
+// overrides any `_id` field of doc, as Kuzzle does (kuzzleio/kuzzle
+// lib/util/koncordeCompat.ts, koncordeTest).
 // The order of ids is unspecified; each id appears once. doc is only read during the
 // call. A doc that is not a JSON object is tested as `{}` (plus docID).
 func (e *Engine) Test(index string, doc []byte, docID string, dst []string) []string {

@@ -44,10 +44,11 @@ func TestMatch(t *testing.T) {
 		docID  string
 		want   bool
 	}{
-		// empty filters (spec 4)
+		// empty filters (lib/transform/standardize.js turns {} and null into {}, which
+		// lib/transform/canonical.ts converts to everything)
 		{name: "empty-filter-matches-everything", filter: `{}`, doc: `{}`, want: true},
 		{name: "null-filter-matches-everything", filter: `null`, doc: `{"a":1}`, want: true},
-		// document model (spec 3)
+		// document model (lib/util/Flatten.ts)
 		{name: "equals-nested-dot-path", filter: `{"equals":{"name.last":"x"}}`, doc: `{"name":{"last":"x"}}`, want: true},
 		{name: "equals-dot-path-does-not-traverse-arrays", filter: `{"equals":{"a.b":1}}`, doc: `{"a":[{"b":1}]}`, want: false},
 		{name: "equals-no-array-index-paths", filter: `{"equals":{"a.0":1}}`, doc: `{"a":[1]}`, want: false},

@@ -28,7 +28,8 @@ const (
 	geoPoly
 )
 
-// geoShape is a standardized geo condition (spec/koncorde.md section 4.7).
+// geoShape is a standardized geo condition (lib/transform/standardize.js, the geo
+// keywords; lib/util/convertGeopoint.js for the points).
 type geoShape struct {
 	kind geoKind
 	// bbox: top/left/bottom/right in degrees, inclusive.
@@ -96,7 +97,7 @@ func (g *geoShape) initEnvelope() {
 		g.minLat, g.maxLat, g.minLon, g.maxLon = g.bottom, g.top, g.left, g.right
 	case geoCircle, geoAnnulus:
 		// boost-geospatial-index shape.cc envelopeFromCircle: a rough box that also
-		// clips the circle (spec section 9 Q7, replicated).
+		// clips the circle (doc.go, Q7, replicated).
 		dlat := g.to / boostEarthRadius / deg
 		dlon := g.to / (boostEarthRadius * math.Cos(math.Pi*g.lat/180)) / deg
 		g.minLat, g.maxLat = g.lat-dlat, g.lat+dlat
@@ -691,8 +692,8 @@ func isASCIILetters(s string) bool {
 }
 
 // convertDistance converts a Koncorde distance string to metres, as
-// lib/util/convertDistance.js with node-units does (spec section 4.7): a unit is
-// mandatory. Number words (node-units' numerizer) are not supported.
+// lib/util/convertDistance.js with node-units does: a unit is mandatory (doc.go,
+// Q12). Number words (node-units' numerizer) are not supported.
 func convertDistance(distance string) (float64, error) {
 	var sb strings.Builder
 	for _, r := range distance {

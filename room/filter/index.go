@@ -8,7 +8,8 @@ import (
 	"github.com/tidwall/gjson"
 )
 
-// index is the matcher of one Koncorde index: Koncorde's engine (spec section 6),
+// index is the matcher of one Koncorde index: Koncorde's engine (lib/engine/index.js,
+// lib/engine/storeOperands.ts; described in Koncorde's lib/README.md),
 // conditions and subfilters shared across filters, a per-field index per operator.
 // All fields are guarded by Engine.mu; the range snapshots are rebuilt lazily under
 // fieldIdx.rmu by readers.

@@ -9,9 +9,9 @@ import (
 // compileRegexp compiles a Koncorde regexp condition with Go's RE2-syntax engine,
 // the counterpart of Koncorde's default `re2` engine. Flags: i, m and s map to RE2's
 // flags; u is accepted (Go always matches UTF-8 text by code point); g and y are
-// dropped, so the stateful lastIndex behaviour of Koncorde is not reproduced (spec
-// section 9 Q5, see doc.go); any other flag is ignored, as RE2 does. The message is
-// RE2's, or "" on success.
+// dropped, so the stateful lastIndex behaviour of Koncorde is not reproduced
+// (lib/engine/matcher/matchRegexp.js; doc.go, Q5); any other flag is ignored, as RE2
+// does. The message is RE2's, or "" on success.
 func compileRegexp(value, flags *jsv) (*regexp.Regexp, string) {
 	if value == nil || value.kind != jsString {
 		// node-re2 only takes a string (or Buffer/RegExp, which JSON cannot express)

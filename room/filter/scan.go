@@ -107,7 +107,7 @@ func resultOf(raw string) gjson.Result {
 }
 
 // walkObject flattens the JSON object starting at s[i] ('{') as Koncorde's
-// flattenObject does (spec section 3), keeping only registered fields and descending
+// flattenObject does (lib/util/Flatten.ts), keeping only registered fields and descending
 // only into registered prefixes; sc.path holds the current prefix (empty at the top).
 // It returns the index just past the object. Members are taken in JSON order; when an
 // object has array-index keys ("0", "12"), which JavaScript lists first, the walk

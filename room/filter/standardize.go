@@ -7,9 +7,9 @@ import (
 )
 
 // This file ports Koncorde 4.7's lib/transform/standardize.js: the same checks, in the
-// same order, with the same messages, and the same rewrites (spec/koncorde.md section
-// 5.1), including its re-standardization of already standardized sub-filters, which is
-// what rejects geo keywords under a negated and/or (see doc.go).
+// same order, with the same messages, and the same rewrites, including its
+// re-standardization of already standardized sub-filters, which is what rejects geo
+// keywords under a negated and/or (see doc.go).
 
 // kpath is a Koncorde error path: nil is JavaScript's null.
 type kpath = *string

@@ -1,13 +1,19 @@
 // Command corpusgen regenerates room/filter/testdata/corpus.jsonl: random Koncorde
-// filters and documents, run through the real Koncorde 4.7 (the oracle of
-// /work/shared/tools/koncorde-oracle, installed with npm install), with the oracle's
-// verdicts. The filter package's TestCorpus replays the file without Node.
+// filters and documents, run through the real Koncorde 4.7 by the oracle of the oracle
+// folder beside this file (oracle.js, with koncorde@4.7.0 pinned by package-lock.json),
+// with Koncorde's verdicts. The filter package's TestCorpus replays the file without
+// Node. From the repository root:
 //
-//	go run ./room/filter/internal/corpusgen -oracle /path/to/koncorde-oracle -seed 1 \
-//	    -out room/filter/testdata/corpus.jsonl
+//	(cd room/filter/internal/corpusgen/oracle && npm ci)   # once; builds native addons
+//	go run ./room/filter/internal/corpusgen                # -seed 1, writes the corpus
+//
+// npm ci compiles Koncorde's native dependencies (re2, boost-geospatial-index,
+// kuzzle-espresso-logic-minimizer) with node-gyp: it needs Node >= 18, g++, make and
+// python3, and takes a few minutes. -oracle (or KONCORDE_ORACLE) points at another
+// installed copy of the oracle folder.
 //
 // The generator avoids the Koncorde bugs that the Go engine deliberately does not
-// reproduce (room/filter/doc.go, spec/koncorde.md section 9): Q1 (one array-value
+// reproduce (room/filter/doc.go, "Koncorde's bugs"): Q1 (one array-value
 // exists/missing per array path and filter, never mixed with plain conditions on that
 // path), Q2 (filter strings never spell a number, boolean or null), Q3 (no
 // Object.prototype names), Q4 (no strict range bound reached within 1e-10, bounds
@@ -755,7 +761,11 @@ type line struct {
 }
 
 func main() {
-	oracleDir := flag.String("oracle", os.Getenv("KONCORDE_ORACLE"), "directory of the installed koncorde-oracle (holds oracle.js and node_modules)")
+	defOracle := os.Getenv("KONCORDE_ORACLE")
+	if defOracle == "" {
+		defOracle = "room/filter/internal/corpusgen/oracle"
+	}
+	oracleDir := flag.String("oracle", defOracle, "oracle folder after npm ci (holds oracle.js and node_modules/koncorde); default $KONCORDE_ORACLE or the repository's own")
 	out := flag.String("out", "room/filter/testdata/corpus.jsonl", "output file")
 	seed := flag.Uint64("seed", 1, "random seed")
 	singles := flag.Int("singles", 1800, "single-filter cases")
@@ -765,8 +775,8 @@ func main() {
 	geos := flag.Int("geos", 400, "single geo condition cases with points near its edges")
 	depth := flag.Int("depth", 3, "maximum nesting of operators in single-filter cases")
 	flag.Parse()
-	if *oracleDir == "" {
-		fmt.Fprintln(os.Stderr, "corpusgen: -oracle (or KONCORDE_ORACLE) is required: the koncorde-oracle directory after npm install")
+	if _, err := os.Stat(filepath.Join(*oracleDir, "node_modules", "koncorde", "package.json")); err != nil {
+		fmt.Fprintf(os.Stderr, "corpusgen: Koncorde is not installed in the oracle folder %s: run npm ci in it first (room/filter/README.md): %v\n", *oracleDir, err)
 		os.Exit(2)
 	}
 	g := &gen{r: rand.New(rand.NewPCG(*seed, *seed^0x9e3779b97f4a7c15))}

@@ -1,7 +1,10 @@
 // Koncorde side of room/filter's BenchmarkTest/BenchmarkCompile: the same workloads
 // (same PRNG, same filters, same documents) measured on the real Koncorde 4.7.
 //
-//   node bench.js /path/to/koncorde-oracle [seconds-per-case]
+//   node room/filter/internal/konbench/bench.js room/filter/internal/corpusgen/oracle [seconds-per-case]
+//
+// The first argument is a folder holding node_modules/koncorde: the oracle folder of
+// corpusgen after `npm ci` there (koncorde@4.7.0, see room/filter/README.md).
 //
 // For each keyword and N in 1, 1000, 10000 it registers N filters in a fresh engine
 // (reporting the registration time per filter) and then calls test() on the already
@@ -14,10 +17,10 @@
 const path = require("path");
 const oracleDir = process.argv[2];
 if (!oracleDir) {
-  console.error("usage: node bench.js <koncorde-oracle dir> [seconds]");
+  console.error("usage: node bench.js <folder holding node_modules/koncorde, e.g. room/filter/internal/corpusgen/oracle> [seconds]");
   process.exit(2);
 }
-const { Koncorde } = require(path.join(oracleDir, "node_modules", "koncorde"));
+const { Koncorde } = require(path.resolve(oracleDir, "node_modules", "koncorde"));
 const seconds = Number(process.argv[3] || 1);
 
 function mulberry32(seed) {
