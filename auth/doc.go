@@ -31,9 +31,9 @@
 // Expirer links connections to their tokens and calls back when a token expires: the
 // server then sends the TokenExpired notification and removes the subscriptions.
 //
-// Errors that Kuzzle answers with an API error are *Error values whose ID is Kuzzle's
-// error id (ErrTokenInvalid is security.token.invalid, and so on); compare them with
-// errors.Is. Security file problems are *FileError values naming the item. No error,
+// Errors that Kuzzle answers with an API error are *kuzzle.Error values of package
+// kuzzle's catalog (ErrTokenInvalid is kuzzle.ErrTokenInvalid, security.token.invalid, and
+// so on); compare them with errors.Is. auth imports kuzzle for that vocabulary only. Security file problems are *FileError values naming the item. No error,
 // String or log value of this package shows a token or a password.
 //
 // # Sources

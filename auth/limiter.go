@@ -62,5 +62,5 @@ func (l *LoginLimiter) Check(key string) error {
 	if l.Allow(key) {
 		return nil
 	}
-	return ErrTooManyLogins
+	return errTooManyLogins
 }

@@ -10,10 +10,10 @@ package auth
 // limiting is the caller's (LoginLimiter).
 func (s *Security) Login(strategy, username, password string) (*User, error) {
 	if strategy != StrategyLocal {
-		return nil, ErrUnknownStrategy.with(strategy)
+		return nil, ErrUnknownStrategy.New(strategy)
 	}
 	if username == "" || password == "" {
-		return nil, ErrLoginFailed.with(msgMissingCredentials)
+		return nil, ErrLoginFailed.New(msgMissingCredentials)
 	}
 	u, known := s.byUsername[username]
 	h := s.dummy
@@ -21,13 +21,13 @@ func (s *Security) Login(strategy, username, password string) (*User, error) {
 		h = u.password
 	}
 	if h == nil {
-		return nil, ErrLoginFailed.with(msgWrongCredentials)
+		return nil, ErrLoginFailed.New(msgWrongCredentials)
 	}
 	s.hashSlots <- struct{}{}
 	ok := h.matches(password)
 	<-s.hashSlots
 	if !known || !ok {
-		return nil, ErrLoginFailed.with(msgWrongCredentials)
+		return nil, ErrLoginFailed.New(msgWrongCredentials)
 	}
 	return u, nil
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"errors"
 	"fmt"
+	"github.com/kuzzlews/kuzzlews/kuzzle"
 	"strings"
 	"testing"
 )
@@ -119,8 +120,8 @@ func TestAllowed(t *testing.T) {
 				t.Fatalf("Check = %v", err)
 			}
 			if err != nil {
-				var e *Error
-				if !errors.Is(err, ErrForbidden) || !errors.As(err, &e) || strings.Join(e.Args, ",") != tc.controller+","+tc.action+","+tc.user {
+				var e *kuzzle.Error
+				if !errors.Is(err, ErrForbidden) || !errors.As(err, &e) || strings.Join(e.Props, ",") != tc.controller+","+tc.action+","+tc.user {
 					t.Fatalf("Check = %#v, want ErrForbidden(controller, action, kuid)", err)
 				}
 			}
@@ -128,8 +129,8 @@ func TestAllowed(t *testing.T) {
 	}
 	t.Run("anonymous gets 401", func(t *testing.T) {
 		err := s.Anonymous().Check("realtime", "subscribe", "shop", "orders")
-		var e *Error
-		if !errors.Is(err, ErrUnauthorized) || !errors.As(err, &e) || strings.Join(e.Args, ",") != "realtime,subscribe" {
+		var e *kuzzle.Error
+		if !errors.Is(err, ErrUnauthorized) || !errors.As(err, &e) || strings.Join(e.Props, ",") != "realtime,subscribe" {
 			t.Fatalf("Check = %v", err)
 		}
 	})

@@ -196,9 +196,9 @@ func (u *User) Check(controller, action, index, collection string) error {
 		return nil
 	}
 	if u.IsAnonymous() {
-		return ErrUnauthorized.with(controller, action)
+		return ErrUnauthorized.New(controller, action)
 	}
-	return ErrForbidden.with(controller, action, u.kuid)
+	return ErrForbidden.New(controller, action, u.kuid)
 }
 
 // Security is a loaded, validated security configuration: roles, profiles, users and the
@@ -229,7 +229,7 @@ func (s *Security) User(kuid string) (*User, error) {
 	if u, ok := s.users[kuid]; ok {
 		return u, nil
 	}
-	return nil, ErrUserNotFound.with(kuid)
+	return nil, ErrUserNotFound.New(kuid)
 }
 
 // Anonymous returns the anonymous user (kuid "-1", profile "anonymous").

@@ -370,7 +370,7 @@ func (c *claims) iat() *jwt.NumericDate {
 // request without a token means (Kuzzle: the anonymous user).
 func (t *Tokens) Verify(token string) (Token, error) {
 	if token == "" || len(token) > t.cfg.MaxTokenLength {
-		return Token{}, ErrTokenInvalid
+		return Token{}, errTokenInvalid
 	}
 	now := t.cfg.Now()
 	nowMs := now.UnixMilli()
@@ -396,13 +396,13 @@ func (t *Tokens) Verify(token string) (Token, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.purgeLocked(nowMs)
-	until, endErr := tok.ExpiresAt, error(ErrTokenExpired)
+	until, endErr := tok.ExpiresAt, error(errTokenExpired)
 	if r, ok := t.revoked[key]; ok {
 		if nowMs >= r.from {
-			return Token{}, ErrTokenInvalid
+			return Token{}, errTokenInvalid
 		}
 		if until < 0 || r.from < until {
-			until, endErr = r.from, ErrTokenInvalid
+			until, endErr = r.from, errTokenInvalid
 		}
 	}
 	t.cache.add(&cacheEntry{key: token, tok: tok, until: until, endErr: endErr})
@@ -416,20 +416,20 @@ func (t *Tokens) parse(token string, nowMs int64) (Token, error) {
 	case strings.HasPrefix(token, AuthPrefix):
 		raw = token[len(AuthPrefix):]
 	case strings.HasPrefix(token, APIKeyPrefix), t.cfg.RequirePrefix:
-		return Token{}, ErrTokenInvalid
+		return Token{}, errTokenInvalid
 	}
 	var c claims
 	if _, err := t.parser.ParseWithClaims(raw, &c, t.keyFor); err != nil {
 		// jsonwebtoken checks "nbf" before "exp": a token both not yet valid and expired
 		// is a NotBeforeError, which Kuzzle answers as invalid.
 		if errors.Is(err, jwt.ErrTokenExpired) && !errors.Is(err, jwt.ErrTokenNotValidYet) {
-			return Token{}, ErrTokenExpired
+			return Token{}, errTokenExpired
 		}
-		return Token{}, ErrTokenInvalid
+		return Token{}, errTokenInvalid
 	}
 	// Kuzzle: "probably forged token => throw without providing any information".
 	if c.Kuid == "" {
-		return Token{}, ErrTokenInvalid
+		return Token{}, errTokenInvalid
 	}
 	tok := Token{Kuid: c.Kuid, ExpiresAt: -1, TTL: -1, encoded: token, jwt: raw}
 	if c.Exp.set {
@@ -457,16 +457,16 @@ func (t *Tokens) Issue(kuid string, ttl time.Duration) (Token, error) {
 
 func (t *Tokens) issue(kuid string, ttl time.Duration, now time.Time) (Token, error) {
 	if kuid == "" {
-		return Token{}, ErrTokenInvalid
+		return Token{}, errTokenInvalid
 	}
 	if t.signer == nil {
-		return Token{}, ErrTokenGeneration.with("no secret and HS algorithm configured to sign tokens")
+		return Token{}, ErrTokenGeneration.New("no secret and HS algorithm configured to sign tokens")
 	}
 	if ttl == 0 {
 		ttl = t.cfg.ExpiresIn
 	}
 	if t.cfg.MaxTTL > 0 && (ttl < 0 || ttl > t.cfg.MaxTTL) {
-		return Token{}, ErrTTLExceeded
+		return Token{}, errTTLExceeded
 	}
 	iat := now.Unix()
 	payload := make([]byte, 0, 64+len(kuid))
@@ -488,7 +488,7 @@ func (t *Tokens) issue(kuid string, ttl time.Duration, now time.Time) (Token, er
 	signing := base64.RawURLEncoding.EncodeToString([]byte(header)) + "." + base64.RawURLEncoding.EncodeToString(payload)
 	sig, err := t.signer.Sign(signing, t.cfg.Secret)
 	if err != nil {
-		return Token{}, ErrTokenGeneration.with(err.Error())
+		return Token{}, ErrTokenGeneration.New(err.Error())
 	}
 	tok.jwt = signing + "." + base64.RawURLEncoding.EncodeToString(sig)
 	tok.encoded = AuthPrefix + tok.jwt
@@ -541,7 +541,7 @@ func appendJSString(b []byte, s string) []byte {
 // of Issue, and ErrRevocationFull.
 func (t *Tokens) Refresh(old Token, ttl time.Duration) (Token, error) {
 	if old.jwt == "" {
-		return Token{}, ErrTokenInvalid
+		return Token{}, errTokenInvalid
 	}
 	now := t.cfg.Now()
 	nowMs := now.UnixMilli()
@@ -551,13 +551,13 @@ func (t *Tokens) Refresh(old Token, ttl time.Duration) (Token, error) {
 	defer t.mu.Unlock()
 	t.purgeLocked(nowMs)
 	if _, ok := t.revoked[key]; ok {
-		return Token{}, ErrTokenInvalid
+		return Token{}, errTokenInvalid
 	}
 	if old.TTL < 0 {
-		return Token{}, ErrRefreshForbidden.with("Token with infinite TTL")
+		return Token{}, ErrRefreshForbidden.New("Token with infinite TTL")
 	}
 	if len(t.revoked) >= t.cfg.MaxRevoked {
-		return Token{}, ErrRevocationFull.with("too many revoked tokens")
+		return Token{}, ErrRevocationFull.New("too many revoked tokens")
 	}
 	fresh, err := t.issue(old.Kuid, ttl, now)
 	if err != nil {
@@ -592,7 +592,7 @@ func (t *Tokens) Revoke(tok Token) error {
 		return nil
 	}
 	if len(t.revoked) >= t.cfg.MaxRevoked {
-		return ErrRevocationFull.with("too many revoked tokens")
+		return ErrRevocationFull.New("too many revoked tokens")
 	}
 	t.rememberLocked(&revocation{key: key, from: nowMs, expiresAt: tok.ExpiresAt})
 	return nil

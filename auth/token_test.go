@@ -13,6 +13,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"github.com/kuzzlews/kuzzlews/kuzzle"
 	"log/slog"
 	"strings"
 	"sync"
@@ -625,7 +626,7 @@ func TestRefreshGrace(t *testing.T) {
 			t.Fatal(err)
 		}
 		_, err = tk.Refresh(inf, 0)
-		var e *Error
+		var e *kuzzle.Error
 		if !errors.As(err, &e) || e.ID != "security.token.refresh_forbidden" || e.Error() != "Token with infinite TTL cannot be refreshed." {
 			t.Fatalf("Refresh(infinite) = %v", err)
 		}
@@ -727,16 +728,15 @@ func TestErrors(t *testing.T) {
 		is   error
 		want string
 	}{
-		{err: ErrTokenInvalid, is: ErrTokenInvalid, want: "Invalid token."},
-		{err: ErrTokenExpired, is: ErrTokenExpired, want: "Token expired"},
-		{err: ErrForbidden.with("realtime", "subscribe", "bob"), is: ErrForbidden, want: `Insufficient permissions to execute the action "realtime:subscribe" (User "bob").`},
-		{err: ErrUnauthorized.with("realtime", "publish"), is: ErrUnauthorized, want: `Unauthorized: authentication required to execute the action "realtime:publish".`},
-		{err: ErrUnknownStrategy.with("oauth"), is: ErrUnknownStrategy, want: `Unknown authentication strategy "oauth"`},
-		{err: ErrLoginFailed.with(msgWrongCredentials), is: ErrLoginFailed, want: "wrong username or password"},
-		{err: ErrTooManyLogins, is: ErrTooManyLogins, want: "Rejected: Too many login attempts per second"},
-		{err: ErrUserNotFound.with("bob"), is: ErrUserNotFound, want: `User "bob" not found.`},
-		{err: fmt.Errorf("wrapped: %w", ErrTokenExpired), is: ErrTokenExpired, want: "wrapped: Token expired"},
-		{err: &Error{ID: "x.y.z"}, want: "x.y.z"},
+		{err: errTokenInvalid, is: ErrTokenInvalid, want: "Invalid token."},
+		{err: errTokenExpired, is: ErrTokenExpired, want: "Token expired"},
+		{err: ErrForbidden.New("realtime", "subscribe", "bob"), is: ErrForbidden, want: `Insufficient permissions to execute the action "realtime:subscribe" (User "bob").`},
+		{err: ErrUnauthorized.New("realtime", "publish"), is: ErrUnauthorized, want: `Unauthorized: authentication required to execute the action "realtime:publish".`},
+		{err: ErrUnknownStrategy.New("oauth"), is: ErrUnknownStrategy, want: `Unknown authentication strategy "oauth"`},
+		{err: ErrLoginFailed.New(msgWrongCredentials), is: ErrLoginFailed, want: "wrong username or password"},
+		{err: errTooManyLogins, is: ErrTooManyLogins, want: "Rejected: Too many login attempts per second"},
+		{err: ErrUserNotFound.New("bob"), is: ErrUserNotFound, want: `User "bob" not found.`},
+		{err: fmt.Errorf("wrapped: %w", errTokenExpired), is: ErrTokenExpired, want: "wrapped: Token expired"},
 	}
 	for _, tc := range tests {
 		if tc.err.Error() != tc.want {
@@ -787,8 +787,8 @@ func TestParseExpiresIn(t *testing.T) {
 	for _, tc := range tests {
 		got, err := ParseExpiresIn(tc.in)
 		if tc.bad {
-			var e *Error
-			if !errors.As(err, &e) || !errors.Is(err, ErrInvalidExpiresIn) || len(e.Args) != 2 || e.Args[0] != "expiresIn" {
+			var e *kuzzle.Error
+			if !errors.As(err, &e) || !errors.Is(err, ErrInvalidExpiresIn) || len(e.Props) != 2 || e.Props[0] != "expiresIn" {
 				t.Errorf("ParseExpiresIn(%#v) = %v, %v; want ErrInvalidExpiresIn", tc.in, got, err)
 			}
 			continue

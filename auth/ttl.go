@@ -89,5 +89,5 @@ func parseMS(s string) (float64, bool) {
 }
 
 func errExpiresIn() error {
-	return ErrInvalidExpiresIn.with("expiresIn", "a number of milliseconds, or a parsable timespan string")
+	return ErrInvalidExpiresIn.New("expiresIn", "a number of milliseconds, or a parsable timespan string")
 }

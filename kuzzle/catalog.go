@@ -96,6 +96,10 @@ var (
 	ErrUnauthorized = &Kind{ID: "security.rights.unauthorized", Code: 117637121, Class: "UnauthorizedError", Message: "Unauthorized: authentication required to execute the action \"%s:%s\"."}
 	// ErrForbidden is security.rights.forbidden (ForbiddenError): an authenticated user may not run the action; props [controller, action, kuid].
 	ErrForbidden = &Kind{ID: "security.rights.forbidden", Code: 117637122, Class: "ForbiddenError", Message: "Insufficient permissions to execute the action \"%s:%s\" (User \"%s\")."}
+	// ErrStrategyMissingUser is plugin.strategy.missing_user (UnauthorizedError): the local strategy refused the credentials; props [message].
+	ErrStrategyMissingUser = &Kind{ID: "plugin.strategy.missing_user", Code: 67305492, Class: "UnauthorizedError", Message: "%s"}
+	// ErrCacheWriteFailed is services.cache.write_failed (InternalError): a token could not be remembered; props [reason].
+	ErrCacheWriteFailed = &Kind{ID: "services.cache.write_failed", Code: 16973828, Class: "InternalError", Message: "Cache write fail: %s"}
 	// ErrUserNotFound is security.user.not_found (NotFoundError): props [kuid].
 	ErrUserNotFound = &Kind{ID: "security.user.not_found", Code: 117702658, Class: "NotFoundError", Message: "User \"%s\" not found."}
 	// ErrCookieUnsupported is security.cookie.unsupported (InternalError): cookieAuth on a protocol that has no cookies.
@@ -150,5 +154,7 @@ var catalog = []*Kind{
 	ErrUnauthorized,
 	ErrForbidden,
 	ErrUserNotFound,
+	ErrStrategyMissingUser,
+	ErrCacheWriteFailed,
 	ErrCookieUnsupported,
 }

@@ -79,8 +79,8 @@ func Bare(status int, message string) *Error {
 	return &Error{Status: status, Message: message}
 }
 
-// AsError returns err as an *Error: itself when it is one, else core.fatal.unexpected_error
-// with err's message. nil stays nil.
+// AsError returns err as an *Error: itself when it is one, a new error of its kind when it
+// is a *Kind, else core.fatal.unexpected_error with err's message. nil stays nil.
 func AsError(err error) *Error {
 	if err == nil {
 		return nil
@@ -88,6 +88,10 @@ func AsError(err error) *Error {
 	var e *Error
 	if errors.As(err, &e) {
 		return e
+	}
+	var k *Kind
+	if errors.As(err, &k) {
+		return k.New()
 	}
 	return ErrUnexpected.New(err.Error())
 }
