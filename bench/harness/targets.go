@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/mod/modfile"
 
@@ -208,7 +209,7 @@ func (e *env) npmCI(dir string) error {
 		return nil
 	}
 	e.cfg.logf("npm ci in %s", dir)
-	cmd := exec.Command("npm", "ci", "--no-audit", "--no-fund")
+	cmd := exec.CommandContext(e.ctx, "npm", "ci", "--no-audit", "--no-fund")
 	cmd.Dir = dir
 	// Build re2 from source instead of waiting on a prebuilt download (no Internet here),
 	// and let node-gyp use the installed Node headers when there are some.
@@ -216,6 +217,7 @@ func (e *env) npmCI(dir string) error {
 	if _, err := os.Stat("/usr/include/node/node.h"); err == nil && os.Getenv("npm_config_nodedir") == "" {
 		cmd.Env = append(cmd.Env, "npm_config_nodedir=/usr")
 	}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlive the harness
 	if b, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("npm ci in %s: %v\n%s", dir, err, b)
 	}
