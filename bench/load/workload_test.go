@@ -146,6 +146,7 @@ func TestMixedPool(t *testing.T) {
 		}
 	}
 	rate := float64(matches) / float64(w.Subs*w.PoolSize())
+	t.Logf("%d filters x %d documents: match rate %.4f", w.Subs, w.PoolSize(), rate)
 	if rate < 0.01 || rate > 0.3 {
 		t.Errorf("match rate %.3f, want a few percent", rate)
 	}

@@ -34,7 +34,7 @@ func main() {
 		mode      = flag.String("mode", "quick", "preset: quick, medium or full")
 		targets   = flag.String("targets", "", "comma-separated targets (default: the preset's; kuzzlews is dropped when it cannot be built)")
 		modes     = flag.String("modes", "", "comma-separated: pinned, shared (default: the preset's)")
-		scenarios = flag.String("scenarios", "", "comma-separated: idle, fanout, rr, adversary, sustained (default: all)")
+		scenarios = flag.String("scenarios", "", "comma-separated: idle, fanout, rr, adversary, sustained, targeted, mixed, churn (default: all)")
 		out       = flag.String("out", "", "output directory (default bench/results/<mode>-<UTC time>)")
 		kbin      = flag.String("kuzzlews-bin", os.Getenv("KUZZLEWS_BIN"), "kuzzlews binary (default: build the root package if it is a main package)")
 		kargs     = flag.String("kuzzlews-args", "-idle-timeout=-1s -log-level warn", "extra space-separated arguments for kuzzlews")
