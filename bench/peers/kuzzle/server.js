@@ -80,7 +80,7 @@ function body(req) {
 
 function option(req, name, allowed, def) {
   const v = req[name] === undefined || req[name] === null ? def : req[name];
-  if (!(v in allowed)) throw new KError(400, `core.realtime.invalid_${name}`, `Invalid value for the "${name}" parameter.`);
+  if (typeof v !== 'string' || !Object.hasOwn(allowed, v)) throw new KError(400, `core.realtime.invalid_${name}`, `Invalid value for the "${name}" parameter.`);
   return v;
 }
 
@@ -225,7 +225,10 @@ wss.on('connection', (ws) => {
   });
   ws.on('close', () => {
     const subs = subscriptions.get(ws.connId);
-    if (subs) for (const roomId of [...subs.keys()]) unsubscribeRoom(ws, roomId);
+    if (!subs) return;
+    for (const roomId of [...subs.keys()]) {
+      try { unsubscribeRoom(ws, roomId); } catch (e) { console.error('close: ' + e.message); }
+    }
   });
   ws.on('error', () => {});
 });
