@@ -35,6 +35,13 @@
 // down the write side and waits (at most Config.CloseTimeout) for the peer to close its side,
 // so the peer receives everything before the FIN and no RST destroys it.
 //
+// # Handing a connection over
+//
+// Conn.Detach, called from OnData, gives the descriptor to the caller as a net.Conn served by
+// Go's runtime poller, with the bytes already read replayed first: the poller forgets it
+// (epoll deregistration, registry removal) without closing it. The server uses it to give
+// plain HTTP requests to net/http while WebSocket connections stay here.
+//
 // Example:
 //
 //	p, err := netpoll.New(netpoll.Config{}, func(c *netpoll.Conn) netpoll.Handler { return echo{} })

@@ -121,6 +121,7 @@ type Stats struct {
 	QueueFull    int64 // Write calls refused with ErrQueueFull
 	Panics       int64 // handler panics recovered (each closed its connection)
 	AcceptErrors int64 // accept failures other than EAGAIN
+	Detached     int64 // connections handed over with Conn.Detach
 }
 
 // Poller owns one epoll instance, its listeners, its connections and its worker pool.
@@ -141,8 +142,8 @@ type Poller struct {
 	listeners []*listener
 	shut      bool
 
-	nconns                                                atomic.Int64
-	accepted, refused, closed, queueFull, panics, acceptE atomic.Int64
+	nconns                                                           atomic.Int64
+	accepted, refused, closed, queueFull, panics, acceptE, detachedN atomic.Int64
 }
 
 // New starts a poller: its epoll wait loop, its workers and its deadline sweeper.
@@ -184,6 +185,7 @@ func (p *Poller) Stats() Stats {
 		QueueFull:    p.queueFull.Load(),
 		Panics:       p.panics.Load(),
 		AcceptErrors: p.acceptE.Load(),
+		Detached:     p.detachedN.Load(),
 	}
 }
 
