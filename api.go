@@ -2,7 +2,6 @@ package main
 
 import (
 	"net"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/kuzzlews/kuzzlews/frame"
@@ -65,9 +64,9 @@ func (ses *session) process(msg []byte) []byte {
 		r.RequestID = `"` + uuid.NewString() + `"`
 		return s.roomless(&r, kuzzle.ErrRateLimitExceeded.New())
 	}
-	start := time.Now()
+	start := monotonic()
 	if e := kuzzle.ParseRequest(msg, s.cfg.MaxJSONDepth, &r); e != nil {
-		s.metrics.request(unknownEndpoint, e.Status, time.Since(start))
+		s.metrics.request(unknownEndpoint, e.Status, monotonic()-start)
 		s.clientError("message refused", ses.peer, "status", e.Status, "error", errorID(e))
 		return s.roomless(&r, e)
 	}
@@ -87,7 +86,7 @@ func (ses *session) process(msg []byte) []byte {
 		s.clientError("request failed", ses.peer, "status", status, "error", errorID(e),
 			"controller", endpointNames[ep].controller, "action", endpointNames[ep].action)
 	}
-	s.metrics.request(ep, status, time.Since(start))
+	s.metrics.request(ep, status, monotonic()-start)
 	return frame.Seal(buf, frame.OpText)
 }
 

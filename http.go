@@ -31,7 +31,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/google/uuid"
 	"github.com/kuzzlews/kuzzlews/kuzzle"
@@ -307,7 +306,7 @@ var charsetRE = regexp.MustCompile(`(?i)charset=([\w-]+)`)
 // same pipeline as WebSocket requests. The answer is Kuzzle's response envelope (the
 // WebSocket one without `room`) with the envelope's status as HTTP status.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	start := time.Now()
+	start := monotonic()
 	origin := r.Header.Get("Origin")
 	allowed := s.originAllowed(origin)
 	h := w.Header()
@@ -336,7 +335,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write(body)
 	s.metrics.httpRequest(label, status)
 	if ep >= 0 {
-		s.metrics.request(ep, status, time.Since(start))
+		s.metrics.request(ep, status, monotonic()-start)
 	}
 	if e != nil {
 		s.clientError("http request refused", func() net.Addr { return addrString(r.RemoteAddr) },

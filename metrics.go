@@ -107,6 +107,13 @@ func newMetrics() *metrics {
 	}
 }
 
+// clockBase is the origin of monotonic.
+var clockBase = time.Now()
+
+// monotonic returns the time elapsed since clockBase: one read of the monotonic clock,
+// where time.Now reads the wall clock too. Request latencies are differences of it.
+func monotonic() time.Duration { return time.Since(clockBase) }
+
 // request observes one API request of endpoint ep that ended with status after d.
 func (m *metrics) request(ep, status int, d time.Duration) {
 	slot := &m.observers[ep*len(statusLabels)+statusSlot(status)]
