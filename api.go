@@ -1,8 +1,6 @@
 package main
 
 import (
-	"net"
-
 	"github.com/google/uuid"
 	"github.com/kuzzlews/kuzzlews/frame"
 	"github.com/kuzzlews/kuzzlews/kuzzle"
@@ -25,9 +23,6 @@ type session struct {
 	out  transport
 	rate rateWindow
 	rc   *room.Conn // the connection in the room engine; nil until first used
-	// peer returns the client's address for logs, nil when unknown. It is called only
-	// when a log line is written.
-	peer func() net.Addr
 }
 
 // handle runs one client message through Kuzzle's pipeline and queues the frame that
@@ -60,14 +55,18 @@ func (ses *session) process(msg []byte) []byte {
 	var r kuzzle.Request
 	if s.cfg.RateLimit > 0 && !ses.rate.allow(s.poll.Now().Unix(), s.cfg.RateLimit) {
 		s.metrics.rateLimited.Inc()
-		s.clientError("message rate limited", ses.peer, "limit", s.cfg.RateLimit)
+		if s.debugLogs {
+			s.clientError("message rate limited", ses.out, "limit", s.cfg.RateLimit)
+		}
 		r.RequestID = `"` + uuid.NewString() + `"`
 		return s.roomless(&r, kuzzle.ErrRateLimitExceeded.New())
 	}
 	start := monotonic()
 	if e := kuzzle.ParseRequest(msg, s.cfg.MaxJSONDepth, &r); e != nil {
 		s.metrics.request(unknownEndpoint, e.Status, monotonic()-start)
-		s.clientError("message refused", ses.peer, "status", e.Status, "error", errorID(e))
+		if s.debugLogs {
+			s.clientError("message refused", ses.out, "status", e.Status, "error", errorID(e))
+		}
 		return s.roomless(&r, e)
 	}
 	if r.IsAppPing() {
@@ -83,8 +82,10 @@ func (ses *session) process(msg []byte) []byte {
 	status := 200
 	if e != nil {
 		status = e.Status
-		s.clientError("request failed", ses.peer, "status", status, "error", errorID(e),
-			"controller", endpointNames[ep].controller, "action", endpointNames[ep].action)
+		if s.debugLogs {
+			s.clientError("request failed", ses.out, "status", status, "error", errorID(e),
+				"controller", endpointNames[ep].controller, "action", endpointNames[ep].action)
+		}
 	}
 	s.metrics.request(ep, status, monotonic()-start)
 	return frame.Seal(buf, frame.OpText)

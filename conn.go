@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net"
 	"net/http"
 	"sync/atomic"
 	"unicode/utf8"
@@ -37,7 +38,7 @@ type client struct {
 
 func (s *Server) newClient(c *netpoll.Conn) netpoll.Handler {
 	cl := &client{conn: c}
-	cl.session = session{s: s, out: cl, peer: c.RemoteAddr}
+	cl.session = session{s: s, out: cl}
 	cl.r.MaxMessageSize = s.cfg.MaxMessageSize
 	c.SetDeadline(s.cfg.HandshakeTimeout)
 	return cl
@@ -57,6 +58,9 @@ func (cl *client) Send(f []byte) {
 	}
 }
 
+// RemoteAddr returns the client's address (for logs: a system call each time).
+func (cl *client) RemoteAddr() net.Addr { return cl.conn.RemoteAddr() }
+
 // Deliver queues a notification frame shared with other subscribers (room.Subscriber).
 func (cl *client) Deliver(f []byte) {
 	cl.s.metrics.delivered(cl)
@@ -67,7 +71,9 @@ func (cl *client) Deliver(f []byte) {
 // client error with reason.
 func (cl *client) fail(code frame.StatusCode, reason string, f []byte) {
 	if cl.closeCode.CompareAndSwap(0, uint32(code)) {
-		cl.s.clientError("websocket closed", cl.peer, "code", int(code), "reason", reason)
+		if cl.s.debugLogs {
+			cl.s.clientError("websocket closed", cl, "code", int(code), "reason", reason)
+		}
 	}
 	cl.conn.Close(f)
 }
@@ -75,7 +81,9 @@ func (cl *client) fail(code frame.StatusCode, reason string, f []byte) {
 // refuse answers the upgrade request with an HTTP error response and closes.
 func (cl *client) refuse(status int, reason string, resp []byte) {
 	cl.s.metrics.refusal(status)
-	cl.s.clientError("handshake refused", cl.peer, "status", status, "reason", reason)
+	if cl.s.debugLogs {
+		cl.s.clientError("handshake refused", cl, "status", status, "reason", reason)
+	}
 	cl.conn.Close(resp)
 }
 

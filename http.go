@@ -163,7 +163,9 @@ func (s *Server) newAPIServer() *http.Server {
 type httpErrorLog struct{ s *Server }
 
 func (w httpErrorLog) Write(p []byte) (int, error) {
-	w.s.clientError("http server", nil, "reason", strings.TrimSpace(string(p)))
+	if w.s.debugLogs {
+		w.s.clientError("http server", nil, "reason", strings.TrimSpace(string(p)))
+	}
 	return len(p), nil
 }
 
@@ -338,8 +340,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.metrics.request(ep, status, monotonic()-start)
 	}
 	if e != nil {
-		s.clientError("http request refused", func() net.Addr { return addrString(r.RemoteAddr) },
-			"status", status, "error", errorID(e), "route", label)
+		if s.debugLogs {
+			s.clientError("http request refused", addrString(r.RemoteAddr),
+				"status", status, "error", errorID(e), "route", label)
+		}
 	}
 }
 
@@ -622,8 +626,9 @@ func errorID(e *kuzzle.Error) string {
 	return e.ID
 }
 
-// addrString is a net.Addr for an address net/http gives as a string.
+// addrString is an address net/http gives as a string, as an addresser and a net.Addr.
 type addrString string
 
-func (a addrString) Network() string { return "tcp" }
-func (a addrString) String() string  { return string(a) }
+func (a addrString) Network() string      { return "tcp" }
+func (a addrString) String() string       { return string(a) }
+func (a addrString) RemoteAddr() net.Addr { return a }

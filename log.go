@@ -1,8 +1,6 @@
 package main
 
 import (
-	"context"
-	"log/slog"
 	"net"
 	"sync"
 	"time"
@@ -39,14 +37,18 @@ func (l *logLimiter) allow(now int64) (ok bool, dropped int) {
 	return true, dropped
 }
 
+// addresser is a client whose address can be logged: a WebSocket client, an HTTP request.
+type addresser interface{ RemoteAddr() net.Addr }
+
 // clientError logs at debug level something a client did wrong: a refused handshake, a
-// protocol violation, a failed request. peer (may be nil) gives the client's address; it
-// is called only when the line is written. args are slog key-value pairs: statuses, close
-// codes, Kuzzle error ids and fixed reasons, never a token, a password or a message body.
-// Lines past clientLogsPerSecond are dropped and counted in the next line written.
-func (s *Server) clientError(msg string, peer func() net.Addr, args ...any) {
-	ctx := context.Background()
-	if !s.log.Enabled(ctx, slog.LevelDebug) {
+// protocol violation, a failed request. peer gives the client's address when it is an
+// addresser (anything else, nil included, logs none); it is asked only when the line is
+// written. args are slog key-value pairs: statuses, close codes, Kuzzle error ids and
+// fixed reasons, never a token, a password or a message body. Lines past
+// clientLogsPerSecond are dropped and counted in the next line written. Callers check
+// s.debugLogs first, so that nothing is built for a line no one logs.
+func (s *Server) clientError(msg string, peer any, args ...any) {
+	if !s.debugLogs {
 		return
 	}
 	ok, dropped := s.clientLogs.allow(time.Now().Unix())
@@ -57,8 +59,8 @@ func (s *Server) clientError(msg string, peer func() net.Addr, args ...any) {
 		s.log.Debug("client errors not logged (rate limit)", "count", dropped, "limit_per_second", clientLogsPerSecond)
 	}
 	addr := ""
-	if peer != nil {
-		if a := peer(); a != nil {
+	if p, ok := peer.(addresser); ok {
+		if a := p.RemoteAddr(); a != nil {
 			addr = a.String()
 		}
 	}

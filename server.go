@@ -192,6 +192,7 @@ type Server struct {
 	apiDone    chan struct{}    // closed when api.Serve returns
 	metrics    *metrics         // Prometheus series kept by the server
 	clientLogs logLimiter       // rate limit of client-error logs
+	debugLogs  bool             // the logger takes debug lines: client errors are logged
 	origins    map[string]bool  // cfg.AllowedOrigins, lower-cased; nil: any
 
 	draining     atomic.Bool  // server:healthCheck answers 503 (Drain, then Shutdown)
@@ -247,6 +248,7 @@ func newServer(cfg Config) *Server {
 			s.origins[o] = true
 		}
 	}
+	s.debugLogs = cfg.Logger.Enabled(context.Background(), slog.LevelDebug)
 	s.httpLn = newHandoffListener(s.Addr)
 	s.api = s.newAPIServer()
 	return s
