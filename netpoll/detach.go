@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -20,9 +21,11 @@ var ErrQueued = errors.New("netpoll: detach with bytes queued for writing")
 // (the server gives plain HTTP requests to net/http this way). It must be called from
 // c's Handler.OnData, and OnData should then consume all of its data. The poller removes
 // the descriptor from its epoll instance and its registry without closing it: c no
-// longer counts in Stats.Conns nor against Config.MaxConns, it gets no more Handler calls
-// (not even OnClose), its deadline is cleared, and Write and Close on c return ErrClosed
-// or do nothing. Stats.Detached counts it.
+// longer counts in Stats.Conns, it gets no more Handler calls (not even OnClose), its
+// deadline is cleared, and Write and Close on c return ErrClosed or do nothing.
+// Stats.Detached counts it, and Stats.DetachedOpen until the returned net.Conn is closed:
+// meanwhile it still counts against Config.MaxConns, its descriptor being of the same
+// budget.
 //
 // The returned net.Conn owns the same descriptor (no dup: the connection still costs one
 // descriptor), served from then on by Go's runtime poller, so its reads and writes block
@@ -51,10 +54,11 @@ func (c *Conn) Detach(replay []byte) (net.Conn, error) {
 	c.deadline.Store(0)
 	c.detached = true
 	c.mu.Unlock()
-	_ = c.p.ep.Del(c.fd) // the runtime poller registers it on its own epoll instance next
+	_ = c.p.ep.Del(c.fd)    // the runtime poller registers it on its own epoll instance next
+	c.p.detachedOpen.Add(1) // before unregister: the connection always counts once
 	c.p.unregister(c)
 	c.p.detachedN.Add(1)
-	dc := &detachedConn{replay: append([]byte(nil), replay...)}
+	dc := &detachedConn{p: c.p, replay: append([]byte(nil), replay...)}
 	if sa, err := unix.Getsockname(c.fd); err == nil {
 		if a := sockaddrToTCP(sa); a != nil {
 			dc.local = a
@@ -93,9 +97,11 @@ func (c *Conn) RemoteAddr() net.Addr {
 // detachedConn is the net.Conn Detach returns: the socket as an *os.File, with the bytes
 // the poller had already read in front.
 type detachedConn struct {
+	p             *Poller
 	f             *os.File
 	replay        []byte
 	local, remote net.Addr
+	closed        atomic.Bool
 }
 
 func (d *detachedConn) Read(b []byte) (int, error) {
@@ -110,8 +116,14 @@ func (d *detachedConn) Read(b []byte) (int, error) {
 	return d.f.Read(b)
 }
 
-func (d *detachedConn) Write(b []byte) (int, error)        { return d.f.Write(b) }
-func (d *detachedConn) Close() error                       { return d.f.Close() }
+func (d *detachedConn) Write(b []byte) (int, error) { return d.f.Write(b) }
+func (d *detachedConn) Close() error {
+	if d.closed.CompareAndSwap(false, true) {
+		d.p.detachedOpen.Add(-1)
+	}
+	return d.f.Close()
+}
+
 func (d *detachedConn) LocalAddr() net.Addr                { return d.local }
 func (d *detachedConn) RemoteAddr() net.Addr               { return d.remote }
 func (d *detachedConn) SetDeadline(t time.Time) error      { return d.f.SetDeadline(t) }

@@ -86,8 +86,8 @@ func TestDetachHandsTheSocketOver(t *testing.T) {
 	if got := openFDs(t) - fds0; got != 2 {
 		t.Fatalf("descriptors grew by %d after detach, want 2: no dup", got)
 	}
-	if st := p.Stats(); st.Conns != 0 || st.Detached != 1 {
-		t.Fatalf("stats after detach: %+v, want 0 conns and 1 detached", st)
+	if st := p.Stats(); st.Conns != 0 || st.Detached != 1 || st.DetachedOpen != 1 {
+		t.Fatalf("stats after detach: %+v, want 0 conns and 1 detached, open", st)
 	}
 	if a, ok := d.conn.RemoteAddr().(*net.TCPAddr); !ok || a.String() != c.LocalAddr().String() {
 		t.Fatalf("RemoteAddr %v, want the client's %v", d.conn.RemoteAddr(), c.LocalAddr())
@@ -125,6 +125,10 @@ func TestDetachHandsTheSocketOver(t *testing.T) {
 	}
 	if got := openFDs(t) - fds0; got != 1 {
 		t.Fatalf("descriptors grew by %d after closing the detached conn, want 1 (the client's)", got)
+	}
+	d.conn.Close() // a second Close changes nothing
+	if st := p.Stats(); st.DetachedOpen != 0 {
+		t.Fatalf("DetachedOpen = %d after Close, want 0", st.DetachedOpen)
 	}
 	select {
 	case err := <-h.closed:
@@ -165,5 +169,30 @@ func TestDetachRefusals(t *testing.T) {
 	<-h.closed
 	if st := p.Stats(); st.Detached != 0 {
 		t.Fatalf("Detached = %d, want 0", st.Detached)
+	}
+}
+
+// A detached connection counts against MaxConns until its net.Conn is closed: its
+// descriptor is of the same budget.
+func TestDetachedCountsAgainstMaxConns(t *testing.T) {
+	h := &detachHandler{got: make(chan detached, 1), closed: make(chan error, 4)}
+	p := startPoller(t, Config{MaxConns: 1, ConnLimitResponse: []byte("full\n")}, h)
+	c := dial(t, p)
+	c.Write([]byte("detach\n"))
+	d := <-h.got
+	if d.err != nil {
+		t.Fatal(d.err)
+	}
+	c2 := dial(t, p)
+	c2.SetDeadline(time.Now().Add(10 * time.Second))
+	if got, _ := io.ReadAll(c2); string(got) != "full\n" {
+		t.Fatalf("second connection got %q, want the limit response", got)
+	}
+	d.conn.Close()
+	c3 := dial(t, p)
+	c3.SetDeadline(time.Now().Add(10 * time.Second))
+	c3.Write([]byte("hi\n"))
+	if got := readLine(t, bufio.NewReader(c3)); got != "echo: hi" {
+		t.Fatalf("after the detached conn closed: %q", got)
 	}
 }
