@@ -474,3 +474,22 @@ func TestIPv6Hosts(t *testing.T) {
 		s.Shutdown(2 * time.Second)
 	}
 }
+
+// HTTP connections count against -max-conns with the WebSocket ones: past it, a new
+// connection gets 503 whatever it asks for.
+func TestHTTPConnectionsCountAgainstMaxConns(t *testing.T) {
+	s := startServer(t, Config{MaxConns: 2})
+	hc := httpClient(t) // keeps its connection open (keep-alive)
+	if status, _, _, _ := do(t, hc, "GET", baseURL(s)+"/_now", "", nil); status != 200 {
+		t.Fatalf("first HTTP connection: %d", status)
+	}
+	dialWS(t, s)
+	if resp := handshake(t, s, upgradeReq+"\r\n"); resp.StatusCode != 503 {
+		t.Fatalf("third connection: %d, want 503", resp.StatusCode)
+	}
+	hc.CloseIdleConnections()
+	eventually(t, "the HTTP connection to close", func() bool { return s.poll.Stats().DetachedOpen == 0 })
+	if resp := handshake(t, s, upgradeReq+"\r\n"); resp.StatusCode != 101 {
+		t.Fatalf("after the HTTP connection closed: %d, want 101", resp.StatusCode)
+	}
+}

@@ -191,6 +191,8 @@ func (s *Server) metricsRegistry() *prometheus.Registry {
 			stat(func() int64 { return s.poll.Stats().Closed })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kuzzlews_http_connections_total", Help: "Connections handed to the HTTP server (their first request was not a WebSocket upgrade)."},
 			stat(func() int64 { return s.poll.Stats().Detached })),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kuzzlews_http_connections", Help: "Open connections of the HTTP server (they count against -max-conns)."},
+			stat(func() int64 { return s.poll.Stats().DetachedOpen })),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kuzzlews_slow_clients_closed_total", Help: "Clients closed with 1011 for exceeding -max-queued-bytes."},
 			stat(s.slowClosed.Load)),
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "kuzzlews_handler_panics_total", Help: "Recovered panics (each closed its connection)."},
