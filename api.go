@@ -54,46 +54,72 @@ func (ses *session) process(msg []byte) []byte {
 	s := ses.s
 	var r kuzzle.Request
 	if s.cfg.RateLimit > 0 && !ses.rate.allow(s.poll.Now().Unix(), s.cfg.RateLimit) {
+		s.metrics.rateLimited.Inc()
+		if s.debugLogs {
+			s.clientError("message rate limited", ses.out, "limit", s.cfg.RateLimit)
+		}
 		r.RequestID = `"` + uuid.NewString() + `"`
 		return s.roomless(&r, kuzzle.ErrRateLimitExceeded.New())
 	}
+	start := monotonic()
 	if e := kuzzle.ParseRequest(msg, s.cfg.MaxJSONDepth, &r); e != nil {
+		s.metrics.request(endpoints.unknownEndpoint, e.Status, monotonic()-start)
+		if s.debugLogs {
+			s.clientError("message refused", ses.out, "status", e.Status, "error", errorID(e))
+		}
 		return s.roomless(&r, e)
 	}
 	if r.IsAppPing() {
 		return appPong
 	}
-	result, err := s.execute(ses, &r)
+	ep, result, err := s.execute(ses, &r)
 	e := kuzzle.AsError(err)
 	// Build the response after Headroom bytes of a buffer sized for it, set room and
 	// frame it in place: one allocation per response.
 	buf := make([]byte, frame.Headroom, frame.Headroom+kuzzle.ResponseSize(&r, s.nodeJSON, result, e))
 	buf = kuzzle.AppendResponse(buf, &r, s.nodeJSON, result, e)
 	buf = kuzzle.AppendRoom(buf, r.RequestID)
+	status := 200
+	if e != nil {
+		status = e.Status
+		if s.debugLogs {
+			s.clientError("request failed", ses.out, "status", status, "error", errorID(e),
+				"controller", endpoints.names[ep].controller, "action", endpoints.names[ep].action)
+		}
+	}
+	s.metrics.request(ep, status, monotonic()-start)
 	return frame.Seal(buf, frame.OpText)
 }
 
-// execute checks the controller and action and runs the action.
-func (s *Server) execute(ses *session, r *kuzzle.Request) ([]byte, error) {
-	if s.shuttingDown.Load() {
-		return nil, kuzzle.ErrShuttingDown.New()
-	}
+// execute checks the controller and action and runs the action. ep is the endpoint's id
+// for the request metrics: an "unknown" one when the controller or the action does not
+// exist.
+func (s *Server) execute(ses *session, r *kuzzle.Request) (ep int, result []byte, err error) {
 	controller, action := r.ControllerName(), r.ActionName()
-	if controller == "" {
-		return nil, kuzzle.ErrMissingArgument.New("controller")
+	actions, known := endpoints.byName[controller]
+	a, found := actions[action]
+	switch {
+	case !known:
+		ep = endpoints.unknownEndpoint
+	case !found:
+		ep = endpoints.unknownAction[controller]
+	default:
+		ep = a.id
 	}
-	if action == "" {
-		return nil, kuzzle.ErrMissingArgument.New("action")
+	switch {
+	case s.shuttingDown.Load():
+		return ep, nil, kuzzle.ErrShuttingDown.New()
+	case controller == "":
+		return ep, nil, kuzzle.ErrMissingArgument.New("controller")
+	case action == "":
+		return ep, nil, kuzzle.ErrMissingArgument.New("action")
+	case !known:
+		return ep, nil, kuzzle.ErrControllerNotFound.New(controller)
+	case !found:
+		return ep, nil, kuzzle.ErrActionNotFound.New(controller, action)
 	}
-	actions, ok := controllers[controller]
-	if !ok {
-		return nil, kuzzle.ErrControllerNotFound.New(controller)
-	}
-	a, ok := actions[action]
-	if !ok {
-		return nil, kuzzle.ErrActionNotFound.New(controller, action)
-	}
-	return a.run(call{s: s, ses: ses, req: r})
+	result, err = a.run(call{s: s, ses: ses, req: r})
+	return ep, result, err
 }
 
 // roomless returns a room-less error frame (Kuzzle's wsSendError): action and controller

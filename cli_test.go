@@ -28,7 +28,7 @@ func TestCommandLine(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var out, errOut bytes.Buffer
-			if code := run(tt.args, &out, &errOut); code != tt.code {
+			if code := run(tt.args, nil, &out, &errOut, nil); code != tt.code {
 				t.Fatalf("exit code %d, want %d (stderr %q)", code, tt.code, errOut.String())
 			}
 			if !strings.Contains(out.String(), tt.stdout) || !strings.Contains(errOut.String(), tt.stderr) {

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"errors"
+	"net"
+	"net/http"
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
@@ -22,6 +24,7 @@ var (
 	pingFrame         = frame.AppendFrame(nil, frame.OpPing, nil)
 	handshakeShutdown = []byte("HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 20\r\n\r\nserver shutting down")
 	handshakeTimedOut = []byte("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 17\r\n\r\nhandshake timeout")
+	handshakeOrigin   = []byte("HTTP/1.1 403 Forbidden\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 18\r\n\r\norigin not allowed")
 )
 
 // client is one WebSocket connection: the handshake, the frame reader, and the session
@@ -29,10 +32,11 @@ var (
 // (never concurrently); Send and Deliver may be called from any goroutine.
 type client struct {
 	session
-	conn     *netpoll.Conn
-	r        frame.Reader
-	upgraded atomic.Bool // read by Shutdown from another goroutine
-	pinged   bool        // a PING went out since the client's last bytes
+	conn      *netpoll.Conn
+	r         frame.Reader
+	upgraded  atomic.Bool   // read by Shutdown from another goroutine
+	closeCode atomic.Uint32 // the close code that ended the connection, first one wins; 0: none yet
+	pinged    bool          // a PING went out since the client's last bytes
 }
 
 func (s *Server) newClient(c *netpoll.Conn) netpoll.Handler {
@@ -47,27 +51,88 @@ func (s *Server) newClient(c *netpoll.Conn) netpoll.Handler {
 // 1011.
 func (cl *client) Send(f []byte) {
 	err := cl.conn.Write(f)
+	if err == nil {
+		cl.s.metrics.written(cl, len(f))
+		return
+	}
 	if errors.Is(err, netpoll.ErrQueueFull) {
 		cl.s.slowClosed.Add(1)
-		cl.conn.DiscardAndClose(closeSlow)
+		cl.failNow(frame.StatusInternalError, "too much backpressure: client is too slow", closeSlow)
 	}
 }
 
+// RemoteAddr returns the client's address (for logs: a system call each time).
+func (cl *client) RemoteAddr() net.Addr { return cl.conn.RemoteAddr() }
+
 // Deliver queues a notification frame shared with other subscribers (room.Subscriber).
-func (cl *client) Deliver(f []byte) { cl.Send(f) }
+func (cl *client) Deliver(f []byte) {
+	cl.s.metrics.delivered(cl)
+	cl.Send(f)
+}
+
+// fail closes the WebSocket connection with close frame f of code code, logging it as a
+// client error with reason.
+func (cl *client) fail(code frame.StatusCode, reason string, f []byte) {
+	cl.noteClose(code, reason)
+	cl.conn.Close(f)
+}
+
+// failNow is fail for a client that cannot keep up: the frames it has not started to
+// receive are dropped, so that the close frame f reaches it now (netpoll DiscardAndClose).
+func (cl *client) failNow(code frame.StatusCode, reason string, f []byte) {
+	cl.noteClose(code, reason)
+	cl.conn.DiscardAndClose(f)
+}
+
+// noteClose records the close code that ends the connection (the first one wins) and
+// logs it at debug level.
+func (cl *client) noteClose(code frame.StatusCode, reason string) {
+	if cl.closeCode.CompareAndSwap(0, uint32(code)) && cl.s.debugLogs {
+		cl.s.clientError("websocket closed", cl, "code", int(code), "reason", reason)
+	}
+}
+
+// refuse answers the upgrade request with an HTTP error response and closes.
+func (cl *client) refuse(status int, reason string, resp []byte) {
+	cl.s.metrics.refusal(status)
+	if cl.s.debugLogs {
+		cl.s.clientError("handshake refused", cl, "status", status, "reason", reason)
+	}
+	cl.conn.Close(resp)
+}
 
 var _ room.Subscriber = (*client)(nil)
 
-// OnData implements netpoll.Handler: handshake first, then frames.
+// OnData implements netpoll.Handler: handshake first, then frames. A complete request
+// head that is not a WebSocket upgrade attempt is handed to the HTTP API (http.go).
 func (cl *client) OnData(c *netpoll.Conn, data []byte) int {
 	consumed := 0
 	if !cl.upgraded.Load() {
-		n, resp, _, err := frame.Upgrade(data, frame.HandshakeConfig{MaxBytes: cl.s.cfg.MaxHandshakeBytes})
+		n, resp, hs, err := frame.Upgrade(data, frame.HandshakeConfig{MaxBytes: cl.s.cfg.MaxHandshakeBytes})
 		switch {
 		case errors.Is(err, frame.ErrIncomplete):
 			return 0
 		case err != nil:
-			c.Close(resp)
+			kind := headMalformed
+			if n > 0 {
+				kind = classifyHead(data[:n])
+			}
+			if kind == headHTTP {
+				cl.s.handOff(c, data)
+				return len(data)
+			}
+			status, reason := http.StatusBadRequest, err.Error()
+			var he *frame.HandshakeError
+			if errors.As(err, &he) {
+				status, reason = he.Status, he.Reason
+			}
+			cl.refuse(status, reason, resp)
+			return len(data)
+		case cl.s.shuttingDown.Load():
+			cl.refuse(http.StatusServiceUnavailable, "server shutting down", handshakeShutdown)
+			return len(data)
+		case !cl.s.originAllowed(hs.Origin):
+			cl.refuse(http.StatusForbidden, "origin not allowed: "+hs.Origin, handshakeOrigin)
 			return len(data)
 		}
 		cl.upgraded.Store(true)
@@ -81,9 +146,9 @@ func (cl *client) OnData(c *netpoll.Conn, data []byte) int {
 		if err != nil {
 			var ce *frame.CloseError
 			if errors.As(err, &ce) {
-				c.Close(ce.Frame())
+				cl.fail(ce.Code, ce.Reason, ce.Frame())
 			} else {
-				c.Close(closeProtocol)
+				cl.fail(frame.StatusProtocolError, err.Error(), closeProtocol)
 			}
 			return len(data)
 		}
@@ -107,6 +172,11 @@ func (cl *client) OnData(c *netpoll.Conn, data []byte) int {
 		case frame.KindPing:
 			cl.Send(frame.Pong(ev.Payload))
 		case frame.KindClose:
+			code := uint32(ev.Code)
+			if code == 0 {
+				code = 1005 // no status code present (RFC 6455 section 7.4.1)
+			}
+			cl.closeCode.CompareAndSwap(0, code)
 			c.Close(ev.Reply)
 			return len(data)
 		}
@@ -132,7 +202,7 @@ func (cl *client) quietDeadline() time.Duration {
 // idle timeout starts) or for the idle timeout (1001).
 func (cl *client) OnDeadline(c *netpoll.Conn) {
 	if !cl.upgraded.Load() {
-		c.Close(handshakeTimedOut)
+		cl.refuse(http.StatusRequestTimeout, "handshake timeout", handshakeTimedOut)
 		return
 	}
 	idle, ping := cl.s.cfg.IdleTimeout, cl.s.cfg.PingInterval
@@ -146,11 +216,14 @@ func (cl *client) OnDeadline(c *netpoll.Conn) {
 		}
 		return
 	}
-	c.Close(closeIdle)
+	cl.fail(frame.StatusGoingAway, "idle timeout", closeIdle)
 }
 
 // OnClose implements netpoll.Handler.
 func (cl *client) OnClose(c *netpoll.Conn, err error) {
 	cl.r.Reset()
 	cl.session.close()
+	if cl.upgraded.Load() {
+		cl.s.metrics.wsClose(cl.closeCode.Load())
+	}
 }

@@ -21,37 +21,90 @@ type call struct {
 }
 
 // endpoint is one API action: its implementation, which returns the raw JSON `result` or
-// an error (a *kuzzle.Error, else reported as core.fatal.unexpected_error).
+// an error (a *kuzzle.Error, else reported as core.fatal.unexpected_error), and its HTTP
+// routes.
 type endpoint struct {
 	run func(call) ([]byte, error)
+	// http lists the action's routes in Kuzzle 2.56 lib/api/httpRoutes.js, in that file's
+	// order; none means the action is not reachable over HTTP (Kuzzle has no route for
+	// realtime subscriptions, count or validate: "due to the synchronous nature of the HTTP
+	// protocol", its API documentation says).
+	http []route
+}
+
+// route is one HTTP route of an action: an upper-case verb and a path whose ":name"
+// segments are route parameters (Kuzzle's lib/api/httpRoutes.js shape).
+type route struct {
+	verb, path string
 }
 
 // controllers is Kuzzle's API as kuzzlews implements it: controller -> action ->
-// endpoint (Kuzzle 2.56 lib/api/controllers/*). It is never modified.
+// endpoint (Kuzzle 2.56 lib/api/controllers/*). It is never modified; endpoints numbers it
+// for the metrics.
 var controllers = map[string]map[string]endpoint{
 	"auth": {
-		"checkToken":     {run: authCheckToken},
-		"getCurrentUser": {run: authGetCurrentUser},
+		"checkToken":     {run: authCheckToken, http: []route{{"POST", "/_checkToken"}}},
+		"getCurrentUser": {run: authGetCurrentUser, http: []route{{"GET", "/_me"}, {"GET", "/users/_me"}}},
 	},
 	"realtime": {
 		"count":       {run: realtimeCount},
 		"join":        {run: realtimeJoin},
-		"list":        {run: realtimeList},
-		"publish":     {run: realtimePublish},
+		"list":        {run: realtimeList, http: []route{{"GET", "/_listSubscriptions"}}},
+		"publish":     {run: realtimePublish, http: []route{{"POST", "/:index/:collection/_publish"}}},
 		"subscribe":   {run: realtimeSubscribe},
 		"unsubscribe": {run: realtimeUnsubscribe},
 		"validate":    {run: realtimeValidate},
 	},
 	"server": {
-		"healthCheck": {run: serverHealthCheck},
-		"info":        {run: serverInfo},
-		"now":         {run: serverNow},
-		"publicApi":   {run: serverPublicAPI},
+		"healthCheck": {run: serverHealthCheck, http: []route{{"GET", "/_healthCheck"}}},
+		"info":        {run: serverInfo, http: []route{{"GET", "/"}, {"GET", "/_serverInfo"}}},
+		"now":         {run: serverNow, http: []route{{"GET", "/_now"}}},
+		"publicApi":   {run: serverPublicAPI, http: []route{{"GET", "/_publicApi"}}},
 	},
 }
 
+// numbered is an endpoint with its id for the request metrics.
+type numbered struct {
+	endpoint
+	id int
+}
+
+// endpointTable is the controller table numbered for the request metrics: every endpoint
+// of controllers, then one "unknown" action per controller, then ("unknown", "unknown"),
+// so that no label value comes from a client.
+type endpointTable struct {
+	byName          map[string]map[string]numbered // controller -> action -> endpoint
+	names           []struct{ controller, action string }
+	unknownAction   map[string]int // controller -> the id of its "unknown" action
+	unknownEndpoint int            // the id of an unknown controller, or of no request at all
+}
+
+// endpoints is controllers numbered, computed once from the literal table.
+var endpoints = numberEndpoints(controllers)
+
+func numberEndpoints(table map[string]map[string]endpoint) endpointTable {
+	t := endpointTable{byName: map[string]map[string]numbered{}, unknownAction: map[string]int{}}
+	for _, c := range sortedKeys(table) {
+		t.byName[c] = map[string]numbered{}
+		for _, a := range sortedKeys(table[c]) {
+			t.byName[c][a] = numbered{endpoint: table[c][a], id: len(t.names)}
+			t.names = append(t.names, struct{ controller, action string }{c, a})
+		}
+	}
+	for _, c := range sortedKeys(table) {
+		t.unknownAction[c] = len(t.names)
+		t.names = append(t.names, struct{ controller, action string }{c, "unknown"})
+	}
+	t.unknownEndpoint = len(t.names)
+	t.names = append(t.names, struct{ controller, action string }{"unknown", "unknown"})
+	return t
+}
+
 // appendPublicAPI appends server:publicApi's result for table, in Kuzzle's shape
-// ({controller: {action: {action, controller, http: [...]}}}, keys sorted).
+// (serverController.ts _buildApiDefinition: {controller: {action: {action, controller,
+// http: [{path, url, verb}]}}}, `http` only for actions that have routes), keys sorted.
+// The SDK's Http protocol reads it to build its URLs (sdk-javascript 7.17.1
+// src/protocols/Http.ts _constructRoutes).
 func appendPublicAPI(b []byte, table map[string]map[string]endpoint) []byte {
 	b = append(b, '{')
 	for i, c := range sortedKeys(table) {
@@ -69,7 +122,23 @@ func appendPublicAPI(b []byte, table map[string]map[string]endpoint) []byte {
 			b = kuzzle.AppendString(b, a)
 			b = append(b, `,"controller":`...)
 			b = kuzzle.AppendString(b, c)
-			b = append(b, `,"http":[]}`...)
+			if routes := table[c][a].http; len(routes) > 0 {
+				b = append(b, `,"http":[`...)
+				for k, r := range routes {
+					if k > 0 {
+						b = append(b, ',')
+					}
+					b = append(b, `{"path":`...)
+					b = kuzzle.AppendString(b, r.path)
+					b = append(b, `,"url":`...)
+					b = kuzzle.AppendString(b, r.path)
+					b = append(b, `,"verb":`...)
+					b = kuzzle.AppendString(b, r.verb)
+					b = append(b, '}')
+				}
+				b = append(b, ']')
+			}
+			b = append(b, '}')
 		}
 		b = append(b, '}')
 	}
@@ -95,8 +164,13 @@ func serverNow(call) ([]byte, error) {
 }
 
 // serverHealthCheck answers server:healthCheck. kuzzlews has no storage services to
-// report on, so services is empty and the status is green while it serves.
-func serverHealthCheck(call) ([]byte, error) {
+// report on, so services is empty and the status is green while it serves. Once the
+// server drains (Server.Drain, SIGTERM) it is network.entrypoint.shutting_down (503), so
+// that load balancers stop sending new clients.
+func serverHealthCheck(c call) ([]byte, error) {
+	if c.s.draining.Load() {
+		return nil, kuzzle.ErrShuttingDown.New()
+	}
 	return []byte(`{"services":{},"status":"green"}`), nil
 }
 
@@ -266,6 +340,7 @@ func realtimePublish(c call) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	c.s.metrics.publishes.Inc()
 	c.s.rooms.Publish(&room.Publication{
 		Index:      index,
 		Collection: collection,

@@ -3,11 +3,13 @@ package main
 import (
 	"bufio"
 	"context"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -118,5 +120,109 @@ func TestBinaryHelpExitsZero(t *testing.T) {
 		if cmd.ProcessState == nil || cmd.ProcessState.ExitCode() != 2 {
 			t.Errorf("%v: exit %v, want status 2\n%s", args, err, out)
 		}
+	}
+}
+
+// SIGTERM with -drain-delay: /_healthCheck answers 503 at once while clients are still
+// served; a second SIGTERM during the drain exits at once with status 1.
+func TestBinaryDrainThenSecondSignalExits(t *testing.T) {
+	cmd, addr := startBinary(t, "-drain-delay", "10m", "-shutdown-timeout", "10m")
+	c := dialAddr(t, addr)
+	if m := c.request(nowReq); m["status"] != float64(200) {
+		t.Fatalf("server:now: %v", m)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	hc := &http.Client{Timeout: 10 * time.Second}
+	eventually(t, "/_healthCheck to answer 503", func() bool {
+		resp, err := hc.Get("http://" + addr + "/_healthCheck")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 503
+	})
+	if m := c.request(nowReq); m["status"] != float64(200) {
+		t.Fatalf("server:now while draining: %v", m)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd, 1)
+}
+
+// A second signal while the shutdown waits for slow clients exits at once.
+func TestBinarySecondSignalDuringShutdownExits(t *testing.T) {
+	cmd, addr := startBinary(t, "-shutdown-timeout", "10m")
+	c := dialAddr(t, addr)
+	c.request(nowReq)
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	// The client gets 1001 and does not answer: the shutdown keeps waiting for it.
+	for {
+		if f := c.readFrame(); f.Header.OpCode == ws.OpClose {
+			break
+		}
+	}
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	waitExit(t, cmd, 1)
+}
+
+// Bad settings from the environment or the file stop the start with status 2.
+func TestBinaryBadSettingsExitTwo(t *testing.T) {
+	bin := buildBinary(t)
+	file := filepath.Join(t.TempDir(), "k.json")
+	os.WriteFile(file, []byte(`{"prot": 1}`), 0o600)
+	for _, tc := range []struct {
+		args []string
+		env  string
+		want string
+	}{
+		{[]string{"-config", file}, "", `unknown key "prot"`},
+		{nil, "KUZZLEWS_NOPE=1", "KUZZLEWS_NOPE"},
+		{nil, "KUZZLEWS_PORT=-1", "KUZZLEWS_PORT"},
+	} {
+		cmd := exec.Command(bin, tc.args...)
+		cmd.Env = append(os.Environ(), tc.env)
+		out, _ := cmd.CombinedOutput()
+		if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("%v %s: exit %d, output %q; want status 2 naming %s", tc.args, tc.env, cmd.ProcessState.ExitCode(), out, tc.want)
+		}
+	}
+}
+
+// dialAddr opens a WebSocket client to addr.
+func dialAddr(t *testing.T, addr string) *wsClient {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, br, _, err := ws.Dialer{}.Dial(ctx, "ws://"+addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	conn.SetDeadline(time.Now().Add(20 * time.Second))
+	if br == nil {
+		br = bufio.NewReader(conn)
+	}
+	return &wsClient{t: t, conn: conn, br: br}
+}
+
+// waitExit waits (at most 20 s) for cmd to exit with status code.
+func waitExit(t *testing.T, cmd *exec.Cmd, code int) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("kuzzlews did not exit after the second signal")
+	}
+	if got := cmd.ProcessState.ExitCode(); got != code {
+		t.Fatalf("exit status %d, want %d", got, code)
 	}
 }

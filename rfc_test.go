@@ -257,11 +257,25 @@ func TestHandshake(t *testing.T) {
 			headerWant: "13",
 		},
 		{
-			name:       "plain HTTP request",
-			req:        "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			name:       "upgrade to websocket without the version",
+			req:        strings.Replace(upgradeReq, "Sec-WebSocket-Version: 13\r\n", "", 1) + "\r\n",
 			status:     426,
 			header:     "Sec-WebSocket-Version",
 			headerWant: "13",
+		},
+		{
+			name:       "plain HTTP request: Kuzzle's HTTP API (GET / is server:info)",
+			req:        "GET / HTTP/1.1\r\nHost: x\r\n\r\n",
+			status:     200,
+			header:     "Content-Type",
+			headerWant: "application/json",
+		},
+		{
+			name:       "an upgrade to another protocol is plain HTTP",
+			req:        "GET /_now HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n",
+			status:     200,
+			header:     "Content-Type",
+			headerWant: "application/json",
 		},
 		{
 			name:   "POST",

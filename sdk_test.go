@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,4 +128,36 @@ func TestSDKRealtime(t *testing.T) {
 func TestSDKServerNow(t *testing.T) {
 	s := startServer(t, Config{})
 	runSDK(t, s, "now.js")
+}
+
+// The SDK's Http protocol and a curl-equivalent request both publish over plain HTTP on
+// the WebSocket port; a WebSocket subscriber receives both notifications.
+func TestSDKHttpProtocol(t *testing.T) {
+	s := startServer(t, Config{})
+	sub := subscribeWS(t, s, "shop", "orders", `{"range":{"total":{"gte":100}}}`)
+
+	// curl -X POST :port/shop/orders/_publish -H 'Content-Type: application/json' -d '{"total":250,"via":"curl"}'
+	resp, err := http.Post(baseURL(s)+"/shop/orders/_publish", "application/json", strings.NewReader(`{"total":250,"via":"curl"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("curl-equivalent publish: %d", resp.StatusCode)
+	}
+	out := runSDK(t, s, "http.js", "KUZZLEWS_VERSION=kuzzlews "+version)
+	t.Logf("SDK Http scenario:\n%s", out)
+
+	for _, want := range []struct{ via, who string }{{"curl", ""}, {"sdk-http", "http.js"}} {
+		n := sub.readJSON()
+		if field(n, "result", "_source", "via") != want.via || n["action"] != "publish" {
+			t.Fatalf("notification %v, want the %s publication", n, want.via)
+		}
+		if want.who != "" && (field(n, "volatile", "who") != want.who || field(n, "volatile", "sdkName") == nil) {
+			t.Fatalf("notification volatile %v, want the SDK's", n["volatile"])
+		}
+	}
+	if st := s.poll.Stats(); st.Detached == 0 {
+		t.Fatal("no connection was handed to the HTTP server")
+	}
 }

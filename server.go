@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -94,11 +96,27 @@ type Config struct {
 	// Node is the node id put in responses and notifications; "" means
 	// "knode-kuzzlews-<pid>".
 	Node string
+	// AllowedOrigins lists the browser origins allowed to connect (scheme://host[:port],
+	// compared without case; "*" allows any). Empty means any origin, as Kuzzle's default
+	// http.accessControlAllowOrigin "*". A WebSocket upgrade from another origin gets HTTP
+	// 403; an HTTP API request, api.process.unauthorized_origin (401), as Kuzzle's funnel
+	// answers. Clients that send no Origin header (servers, the SDK on Node.js) are never
+	// refused.
+	AllowedOrigins []string
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
 
-// validate reports the first field out of range, naming its flag.
+// settingError is a setting out of range; its message names the flag.
+type settingError struct {
+	Flag   string // the flag's name, without "-"
+	Value  any
+	Reason string
+}
+
+func (e *settingError) Error() string { return fmt.Sprintf("-%s %v: %s", e.Flag, e.Value, e.Reason) }
+
+// validate reports the first field out of range as a *settingError naming its flag.
 func (c Config) validate() error {
 	for _, f := range []struct {
 		flag string
@@ -109,11 +127,11 @@ func (c Config) validate() error {
 		{"max-queued-bytes", c.MaxQueuedBytes}, {"rate-limit", c.RateLimit}, {"max-json-depth", c.MaxJSONDepth},
 	} {
 		if f.v < 0 {
-			return fmt.Errorf("-%s %d: must not be negative", f.flag, f.v)
+			return &settingError{f.flag, f.v, "must not be negative"}
 		}
 	}
 	if c.Port > 65535 {
-		return fmt.Errorf("-port %d: out of range", c.Port)
+		return &settingError{"port", c.Port, "out of range"}
 	}
 	for _, f := range []struct {
 		flag string
@@ -122,7 +140,7 @@ func (c Config) validate() error {
 		{"handshake-timeout", c.HandshakeTimeout}, {"close-timeout", c.CloseTimeout}, {"ping-interval", c.PingInterval},
 	} {
 		if f.d < 0 {
-			return fmt.Errorf("-%s %v: must not be negative", f.flag, f.d)
+			return &settingError{f.flag, f.d, "must not be negative"}
 		}
 	}
 	return nil
@@ -173,7 +191,18 @@ type Server struct {
 	mu          sync.Mutex     // guards httpServers
 	httpServers []*http.Server // metrics and pprof listeners, closed by Shutdown
 
-	shuttingDown atomic.Bool
+	routes     router           // Kuzzle's HTTP routes of the controller table
+	httpLn     *handoffListener // connections the epoll path hands to api
+	api        *http.Server     // Kuzzle's HTTP API, served on httpLn
+	served     sync.Once        // api.Serve started by Listen
+	apiDone    chan struct{}    // closed when api.Serve returns
+	metrics    *metrics         // Prometheus series kept by the server
+	clientLogs logLimiter       // rate limit of client-error logs
+	debugLogs  bool             // the logger takes debug lines: client errors are logged
+	origins    map[string]bool  // cfg.AllowedOrigins, lower-cased; nil: any
+
+	draining     atomic.Bool  // server:healthCheck answers 503 (Drain, then Shutdown)
+	shuttingDown atomic.Bool  // every request is refused, new upgrades get 503
 	slowClosed   atomic.Int64 // clients closed with 1011 for exceeding MaxQueuedBytes
 }
 
@@ -204,13 +233,43 @@ func NewServer(cfg Config) (*Server, error) {
 
 // newServer returns a server without its poller and room engine (cfg has its defaults).
 func newServer(cfg Config) *Server {
-	return &Server{
+	s := &Server{
 		cfg:       cfg,
 		log:       cfg.Logger,
 		started:   time.Now(),
 		nodeJSON:  string(kuzzle.AppendString(nil, cfg.Node)),
 		publicAPI: appendPublicAPI(nil, controllers),
+		routes:    newRouter(endpoints.byName),
+		metrics:   newMetrics(),
+		apiDone:   make(chan struct{}),
 	}
+	for _, o := range cfg.AllowedOrigins {
+		if o = normalizeOrigin(o); o == "*" {
+			s.origins = nil
+			break
+		} else if o != "" {
+			if s.origins == nil {
+				s.origins = map[string]bool{}
+			}
+			s.origins[o] = true
+		}
+	}
+	s.debugLogs = cfg.Logger.Enabled(context.Background(), slog.LevelDebug)
+	s.httpLn = newHandoffListener(s.Addr)
+	s.api = s.newAPIServer()
+	return s
+}
+
+// normalizeOrigin lower-cases an origin and drops a trailing "/" (browsers send
+// "scheme://host[:port]", RFC 6454 section 6.1).
+func normalizeOrigin(o string) string {
+	return strings.ToLower(strings.TrimSuffix(strings.TrimSpace(o), "/"))
+}
+
+// originAllowed reports whether a request with this Origin header ("" when absent) may
+// be served (Config.AllowedOrigins).
+func (s *Server) originAllowed(origin string) bool {
+	return origin == "" || s.origins == nil || s.origins[normalizeOrigin(origin)]
 }
 
 // newRooms returns the room engine of cfg, whose fan-out hands tasks to spread (nil:
@@ -229,33 +288,86 @@ func newRooms(cfg Config, spread func(func()) bool) *room.Engine {
 // sealText frames buf (frame.Headroom bytes, then a JSON payload) as one text frame.
 func sealText(buf []byte) []byte { return frame.Seal(buf, frame.OpText) }
 
-// Listen starts accepting connections on Config.Host and Config.Port.
+// Listen starts accepting connections on Config.Host and Config.Port: WebSocket clients
+// on the epoll path, plain HTTP requests handed to the HTTP API server.
 func (s *Server) Listen() error {
-	return s.poll.Listen(net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port)))
+	if err := s.poll.Listen(net.JoinHostPort(s.cfg.Host, strconv.Itoa(s.cfg.Port))); err != nil {
+		return err
+	}
+	s.served.Do(func() {
+		go func() {
+			defer close(s.apiDone)
+			if err := s.api.Serve(s.httpLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				s.log.Error("http api stopped", "err", err)
+			}
+		}()
+	})
+	return nil
 }
 
 // Addr returns the listening address, or nil before Listen.
-func (s *Server) Addr() net.Addr { return s.poll.Addr() }
+func (s *Server) Addr() net.Addr {
+	if s.poll == nil {
+		return nil
+	}
+	return s.poll.Addr()
+}
+
+// Drain makes server:healthCheck (GET /_healthCheck) answer 503
+// network.entrypoint.shutting_down while everything else is served as usual, so that a
+// load balancer probing it stops sending new clients before Shutdown closes them. It is
+// the first step of a graceful stop; Shutdown implies it.
+func (s *Server) Drain() { s.draining.Store(true) }
 
 // Shutdown closes every client with close code 1001 ("going away", which the SDK answers
 // by reconnecting), waits up to timeout for their queues to flush and the clients to
-// close their side, then closes the rest. It returns the number of connections that had
-// to be closed by force.
+// close their side, then closes the rest. Meanwhile the port stays open: a new upgrade
+// request gets HTTP 503, an HTTP API request network.entrypoint.shutting_down (503, so
+// health probes see the drain), and HTTP responses carry "Connection: close". It returns
+// the number of connections that had to be closed by force.
 func (s *Server) Shutdown(timeout time.Duration) int {
+	deadline := time.Now().Add(timeout)
+	s.draining.Store(true)
 	s.shuttingDown.Store(true)
+	s.api.SetKeepAlivesEnabled(false)
 	s.mu.Lock()
 	for _, h := range s.httpServers {
 		h.Close()
 	}
 	s.mu.Unlock()
 	s.poll.ForEach(func(c *netpoll.Conn) {
-		if cl, ok := c.Handler().(*client); ok && !cl.upgraded.Load() {
+		cl, ok := c.Handler().(*client)
+		if ok && !cl.upgraded.Load() {
+			s.metrics.refusal(http.StatusServiceUnavailable)
 			c.Close(handshakeShutdown) // still an HTTP client: answer in HTTP
 			return
 		}
+		if ok {
+			cl.closeCode.CompareAndSwap(0, uint32(frame.StatusGoingAway))
+		}
 		c.Close(closeShutdown)
 	})
-	return s.poll.Shutdown(timeout)
+	for s.poll.Stats().Conns > 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	forced := s.poll.Shutdown(time.Until(deadline))
+	// HTTP connections: let requests in flight finish, up to the deadline (and at least a
+	// moment), then close whatever is left.
+	ctx, cancel := context.WithDeadline(context.Background(), maxTime(deadline, time.Now().Add(100*time.Millisecond)))
+	_ = s.api.Shutdown(ctx)
+	cancel()
+	_ = s.api.Close()
+	s.httpLn.Close()
+	s.served.Do(func() { close(s.apiDone) }) // never started: then Listen will not start it
+	<-s.apiDone
+	return forced
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // serveHTTP serves h on addr in the background with an ordinary net/http server (metrics,

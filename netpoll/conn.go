@@ -23,7 +23,8 @@ type Handler interface {
 	OnData(c *Conn, data []byte) (consumed int)
 	// OnDeadline is called once when the deadline set by Conn.SetDeadline passes.
 	OnDeadline(c *Conn)
-	// OnClose is called exactly once, after the descriptor is closed. err is the cause: nil
+	// OnClose is called exactly once, after the descriptor is closed (never for a
+	// connection handed over with Conn.Detach). err is the cause: nil
 	// after Close completed normally, io.EOF when the peer closed first, ErrDeadline,
 	// ErrPendingTooLarge, a socket error, or the error of a recovered panic.
 	OnClose(c *Conn, err error)
@@ -67,8 +68,9 @@ type Conn struct {
 	deadline atomic.Int64  // unix ns; 0 = none. Handler's deadline, or the close deadline.
 
 	// Owned by the turn holder.
-	pending *[]byte // unconsumed input, nil when none
-	eof     bool    // the peer closed its write side
+	pending  *[]byte // unconsumed input, nil when none
+	eof      bool    // the peer closed its write side
+	detached bool    // Detach handed the descriptor over: the poller must not touch it
 
 	mu       sync.Mutex // guards out, outBytes, started, shutWR, cause and state transitions
 	out      [][]byte   // queued outbound buffers, by reference
@@ -252,6 +254,10 @@ func (p *Poller) turn(c *Conn, buf []byte) {
 	}
 	if ev&readable != 0 {
 		if err := c.readLoop(buf); err != nil {
+			if c.detached {
+				c.dropPending()
+				return // busy stays set: the poller never serves c again
+			}
 			c.finish(err)
 			return
 		}
@@ -280,6 +286,9 @@ func (c *Conn) readLoop(buf []byte) error {
 		if c.state.Load() == stateOpen {
 			if err := c.deliver(buf[:n]); err != nil {
 				return err
+			}
+			if c.detached {
+				return errDetached
 			}
 		}
 		if n < len(buf) {
@@ -437,10 +446,7 @@ func (c *Conn) finish(cause error) {
 	c.out, c.outBytes, c.started = nil, 0, false
 	c.deadline.Store(0)
 	c.mu.Unlock()
-	if c.pending != nil {
-		putBuf(c.pending)
-		c.pending = nil
-	}
+	c.dropPending()
 	c.p.unregister(c)
 	c.p.closed.Add(1)
 	defer func() {
@@ -450,6 +456,14 @@ func (c *Conn) finish(cause error) {
 		}
 	}()
 	c.h.OnClose(c, cause)
+}
+
+// dropPending returns the pending input buffer to the pool. Only the turn holder calls it.
+func (c *Conn) dropPending() {
+	if c.pending != nil {
+		putBuf(c.pending)
+		c.pending = nil
+	}
 }
 
 // writeFull writes b to a non-blocking socket until it is written or the socket is full.

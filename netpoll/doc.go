@@ -41,6 +41,13 @@
 // ErrQueueFull), whose last message would otherwise wait behind the whole queue and be cut
 // by the close deadline.
 //
+// # Handing a connection over
+//
+// Conn.Detach, called from OnData, gives the descriptor to the caller as a net.Conn served by
+// Go's runtime poller, with the bytes already read replayed first: the poller forgets it
+// (epoll deregistration, registry removal) without closing it. The server uses it to give
+// plain HTTP requests to net/http while WebSocket connections stay here.
+//
 // Example:
 //
 //	p, err := netpoll.New(netpoll.Config{}, func(c *netpoll.Conn) netpoll.Handler { return echo{} })

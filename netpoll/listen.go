@@ -101,7 +101,7 @@ func (p *Poller) accept(ln *listener, ev netpoll.EpollEvent) {
 			}
 			return
 		}
-		if p.nconns.Load() >= int64(p.cfg.MaxConns) {
+		if p.nconns.Load()+p.detachedOpen.Load() >= int64(p.cfg.MaxConns) {
 			p.refused.Add(1)
 			_, _ = unix.Write(fd, p.cfg.ConnLimitResponse)
 			unix.Close(fd)

@@ -36,7 +36,9 @@ type Config struct {
 	// submitted tasks. Zero means 2 x GOMAXPROCS (at least 4): handlers never block on
 	// sockets, so more workers than cores only absorbs short lock waits.
 	Workers int
-	// MaxConns is the largest number of open connections. A connection accepted past it is
+	// MaxConns is the largest number of open connections, those handed over with
+	// Conn.Detach included until their net.Conn is closed (they hold a descriptor of the
+	// same budget). A connection accepted past it is
 	// answered with ConnLimitResponse and closed. Zero means the process's RLIMIT_NOFILE soft
 	// limit minus 64 (descriptors for the listener, epoll and the runtime).
 	MaxConns int
@@ -121,6 +123,8 @@ type Stats struct {
 	QueueFull    int64 // Write calls refused with ErrQueueFull
 	Panics       int64 // handler panics recovered (each closed its connection)
 	AcceptErrors int64 // accept failures other than EAGAIN
+	Detached     int64 // connections handed over with Conn.Detach
+	DetachedOpen int64 // of those, the ones whose net.Conn is not closed yet
 }
 
 // Poller owns one epoll instance, its listeners, its connections and its worker pool.
@@ -141,8 +145,9 @@ type Poller struct {
 	listeners []*listener
 	shut      bool
 
-	nconns                                                atomic.Int64
-	accepted, refused, closed, queueFull, panics, acceptE atomic.Int64
+	nconns                                                           atomic.Int64
+	accepted, refused, closed, queueFull, panics, acceptE, detachedN atomic.Int64
+	detachedOpen                                                     atomic.Int64
 }
 
 // New starts a poller: its epoll wait loop, its workers and its deadline sweeper.
@@ -184,6 +189,8 @@ func (p *Poller) Stats() Stats {
 		QueueFull:    p.queueFull.Load(),
 		Panics:       p.panics.Load(),
 		AcceptErrors: p.acceptE.Load(),
+		Detached:     p.detachedN.Load(),
+		DetachedOpen: p.detachedOpen.Load(),
 	}
 }
 
