@@ -53,6 +53,20 @@ type room struct {
 	mu        sync.RWMutex      // guards channels, members, and each channel's slices
 	channels  []*channel        // created on first use, kept until the room dies
 	members   map[*Conn]*member // distinct connections
+
+	// With a backplane only (nil otherwise):
+	filter []byte        // the filter JSON it was created with, for other nodes' joins
+	ready  chan struct{} // closed once Backplane.RoomCreated returned
+}
+
+// index and collection return the room's names (not a split of kindex: an index may
+// contain "/").
+func (r *room) index() string      { return kuzzle.View(r.indexJSON).Str }
+func (r *room) collection() string { return kuzzle.View(r.collJSON).Str }
+
+// info returns the room's definition for the backplane.
+func (r *room) info() RoomInfo {
+	return RoomInfo{ID: r.id, Index: r.index(), Collection: r.collection(), Filter: r.filter}
 }
 
 // channel is one notification configuration (users x scope) of a room.
@@ -178,9 +192,11 @@ func (m *member) in(ch *channel) bool {
 	return false
 }
 
-// enter is the shared part of subscribe (n != nil: the room may be created) and join:
-// c joins the channel of o's options in room id, and gets (roomId, channel).
-func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collection string, o *Options, action string) (Subscribed, error) {
+// enter is the shared part of subscribe (n != nil: the room may be created, with
+// filterJSON as its definition for other nodes) and join: c joins the channel of o's
+// options in room id, and gets (roomId, channel). With a backplane, it returns only once
+// the room's interest is active (Backplane.RoomCreated returned).
+func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collection string, filterJSON []byte, o *Options, action string) (Subscribed, error) {
 	var optErr error
 	scope, users := o.Scope, o.Users
 	if scope == OptionDefault {
@@ -195,9 +211,13 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 		optErr = kuzzle.ErrInvalidUsers.New()
 	}
 	for {
-		rm, err := e.roomFor(id, n, index, collection, optErr)
+		rm, created, err := e.roomFor(id, n, index, collection, filterJSON, optErr)
 		if err != nil {
 			return Subscribed{}, err
+		}
+		if created && e.bp != nil {
+			e.bp.RoomCreated(rm.info())
+			close(rm.ready)
 		}
 		rm.mu.Lock()
 		if rm.dead.Load() {
@@ -241,43 +261,46 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 			ch.add(m)
 		}
 		rm.mu.Unlock()
+		if rm.ready != nil {
+			<-rm.ready // another node's publication right after our answer must reach us
+		}
 		return Subscribed{RoomID: rm.id, Channel: ch.name}, nil
 	}
 }
 
-// roomFor returns the live room id, creating it when n is not nil (subscribe).
-// optErr, the scope/users error, is returned at Kuzzle's place: after the room
-// existence and limit checks, but before a room is created.
-func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection string, optErr error) (*room, error) {
+// roomFor returns the live room id, creating it when n is not nil (subscribe), and
+// whether it created it. optErr, the scope/users error, is returned at Kuzzle's place:
+// after the room existence and limit checks, but before a room is created.
+func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection string, filterJSON []byte, optErr error) (*room, bool, error) {
 	e.mu.RLock()
 	rm := e.rooms[id]
 	e.mu.RUnlock()
 	if rm != nil && !rm.dead.Load() {
 		if optErr != nil {
-			return nil, optErr
+			return nil, false, optErr
 		}
-		return rm, nil
+		return rm, false, nil
 	}
 	if n == nil {
-		return nil, kuzzle.ErrRoomNotFound.New(strings.Clone(id))
+		return nil, false, kuzzle.ErrRoomNotFound.New(strings.Clone(id))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rm = e.rooms[id]
 	if rm != nil && !rm.dead.Load() {
 		if optErr != nil {
-			return nil, optErr
+			return nil, false, optErr
 		}
-		return rm, nil
+		return rm, false, nil
 	}
 	if e.cfg.MaxRooms > 0 && e.numRooms.Load() >= int64(e.cfg.MaxRooms) {
-		return nil, kuzzle.ErrTooManyRooms.New()
+		return nil, false, kuzzle.ErrTooManyRooms.New()
 	}
 	if optErr != nil {
-		return nil, optErr
+		return nil, false, optErr
 	}
 	if err := e.filters.Store(n); err != nil {
-		return nil, kuzzle.ErrUnexpected.New(err.Error())
+		return nil, false, kuzzle.ErrUnexpected.New(err.Error())
 	}
 	rm = &room{
 		id:        id,
@@ -286,9 +309,13 @@ func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection stri
 		collJSON:  kuzzle.AppendString(nil, collection),
 		members:   map[*Conn]*member{},
 	}
+	if e.bp != nil {
+		rm.filter = slices.Clone(filterJSON)
+		rm.ready = make(chan struct{})
+	}
 	e.numRooms.Add(1) // a dead room still in the map was uncounted when it died
 	e.rooms[id] = rm
-	return rm, nil
+	return rm, true, nil
 }
 
 // killLocked marks rm dead (it has no member left). rm.mu must be held for writing;
@@ -299,7 +326,7 @@ func (e *Engine) killLocked(rm *room) {
 }
 
 // dropRoom removes a dead room from the index and its filter from the filter engine,
-// unless a new room already replaced it. e.mu must not be held.
+// unless a new room already replaced it, and tells the backplane. e.mu must not be held.
 func (e *Engine) dropRoom(rm *room) {
 	e.mu.Lock()
 	if e.rooms[rm.id] == rm {
@@ -307,6 +334,9 @@ func (e *Engine) dropRoom(rm *room) {
 		e.filters.Remove(rm.kindex, rm.id)
 	}
 	e.mu.Unlock()
+	if e.bp != nil {
+		e.bp.RoomDropped(rm.info())
+	}
 }
 
 // leave removes c from rm and reports whether it was a member.
@@ -326,6 +356,12 @@ func (e *Engine) leave(rm *room, c *Conn) bool {
 	delete(rm.members, c)
 	empty := len(rm.members) == 0
 	if empty {
+		if e.bp != nil {
+			// Members of this room on other nodes still get the "out" (Kuzzle 2.56
+			// hotelClerk.ts unsubscribe notifies even when the room is deleted here).
+			e.bp.ForwardUser(&UserEvent{Node: e.cfg.Node, RoomID: rm.id, Count: 0, Timestamp: e.cfg.Clock(),
+				Volatile: m.volatile, Action: "unsubscribe"})
+		}
 		e.killLocked(rm)
 	} else {
 		e.notifyUserLocked(rm, false, e.cfg.Clock(), m.volatile, "unsubscribe")
