@@ -95,9 +95,10 @@ func serverNow(*call) ([]byte, error) {
 }
 
 // serverHealthCheck answers server:healthCheck. kuzzlews has no storage services to
-// report on, so services is empty and the status is green while it serves.
-func serverHealthCheck(*call) ([]byte, error) {
-	return []byte(`{"services":{},"status":"green"}`), nil
+// report on, so services is empty and the status is green while it serves; a node of a
+// cluster reports its NATS link (healthCheckResult).
+func serverHealthCheck(c *call) ([]byte, error) {
+	return c.s.healthCheckResult(), nil
 }
 
 // serverPublicAPI answers server:publicApi: every controller and action this server

@@ -30,6 +30,7 @@ type options struct {
 	logLevel, metricsAddr, pprofAddr string
 	shutdownTimeout                  time.Duration
 	version                          bool
+	nats                             natsFlags
 }
 
 // flags declares every flag of the command on a new flag set, writing into cfg and o.
@@ -50,7 +51,8 @@ func flags(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.MaxConditions, "max-conditions", DefaultMaxConditions, "largest number of conditions in a subscription filter after normalization (0: the default; negative: no limit)")
 	fs.IntVar(&cfg.MaxRooms, "max-rooms", DefaultMaxRooms, "largest number of distinct rooms (0: the default; negative: no limit)")
 	fs.IntVar(&cfg.MaxJSONDepth, "max-json-depth", DefaultMaxJSONDepth, "deepest nesting of arrays and objects in a request (0: the default)")
-	fs.StringVar(&cfg.Node, "node", "", "node id in responses and notifications (empty: knode-kuzzlews-<pid>)")
+	fs.StringVar(&cfg.Node, "node", "", "node id in responses and notifications, unique in a cluster (empty: knode-kuzzlews-<pid>; with -nats, <random hex> instead of <pid>)")
+	clusterFlags(fs, cfg, &o.nats)
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "time given to clients to close on SIGINT/SIGTERM (0: close at once)")
 	fs.StringVar(&o.metricsAddr, "metrics", "", "serve Prometheus metrics on this address at /metrics, e.g. 127.0.0.1:9513 (empty: off)")
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve net/http/pprof on this address at /debug/pprof/ (empty: off)")
@@ -83,6 +85,10 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return 0
 	}
 	if err := cfg.validate(); err != nil {
+		fmt.Fprintf(stderr, "kuzzlews: %v\n", err)
+		return 2
+	}
+	if err := o.nats.apply(&cfg); err != nil {
 		fmt.Fprintf(stderr, "kuzzlews: %v\n", err)
 		return 2
 	}

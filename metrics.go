@@ -34,6 +34,7 @@ func (s *Server) metricsRegistry() *prometheus.Registry {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kuzzlews_rooms", Help: "Live realtime rooms."},
 			func() float64 { return float64(s.rooms.Rooms()) }),
 	)
+	reg.MustRegister(s.clusterMetrics()...)
 	return reg
 }
 
