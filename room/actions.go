@@ -94,7 +94,7 @@ func (e *Engine) Unsubscribe(c *Conn, roomID string) error {
 // nodes' counts).
 func (e *Engine) Count(roomID string) int {
 	n := e.LocalCount(roomID)
-	if e.bp != nil {
+	if e.bp != nil && isRoomID(roomID) {
 		n += e.bp.Count(roomID)
 	}
 	return n

@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/kuzzlews/kuzzlews/room"
@@ -99,9 +98,6 @@ func (n *Node) ForwardUser(u *room.UserEvent) {
 	putEncoder(e)
 }
 
-// lastWarn rate-limits the "too large" warning (Unix seconds).
-var lastWarn atomic.Int64
-
 func (n *Node) sent1(err error) {
 	if err == nil {
 		n.sent.Add(1)
@@ -109,7 +105,7 @@ func (n *Node) sent1(err error) {
 	}
 	n.notSent.Add(1)
 	if errors.Is(err, nats.ErrMaxPayload) {
-		if now := time.Now().Unix(); lastWarn.Swap(now) != now {
+		if now := time.Now().Unix(); n.lastWarn.Swap(now) != now {
 			n.log.Warn("a message is over the NATS server's max_payload: delivered on this node only; raise max_payload above -max-message-size",
 				"max_payload", n.nc.MaxPayload())
 		}

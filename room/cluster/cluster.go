@@ -138,6 +138,7 @@ type Node struct {
 	closeOnce sync.Once
 
 	sent, received, notSent, malformed, slow, reconnects, flushErrors atomic.Uint64
+	lastWarn                                                          atomic.Int64 // Unix second of the last "too large" warning
 	duplicateSeen                                                     atomic.Bool
 }
 
@@ -213,7 +214,7 @@ func Connect(cfg Config) (*Node, error) {
 		nc.Close()
 		return nil, err
 	}
-	n.log.Info("joined the cluster", "node", cfg.Node, "nats", nc.ConnectedUrlRedacted(), "prefix", cfg.Prefix)
+	n.log.Info("joined the cluster", "node", cfg.Node, "nats", redactURLs(nc.ConnectedUrl()), "prefix", cfg.Prefix)
 	return n, nil
 }
 
@@ -325,8 +326,8 @@ type Status struct {
 	// Connected is true while the NATS connection is up: publications cross nodes.
 	// While false, the node delivers to its own clients only.
 	Connected bool
-	// Server is the URL of the NATS server in use, credentials removed; "" while
-	// disconnected.
+	// Server is the URL of the NATS server in use, user name, password or token replaced
+	// by "redacted"; "" while disconnected.
 	Server string
 	// Nodes are the live nodes, this one included (while connected), sorted.
 	Nodes []string
@@ -366,7 +367,7 @@ func (n *Node) Status() Status {
 		DuplicateNode: n.duplicateSeen.Load(),
 	}
 	if st.Connected {
-		st.Server = n.nc.ConnectedUrlRedacted()
+		st.Server = redactURLs(n.nc.ConnectedUrl())
 		st.Nodes = append(n.livePeers(), n.cfg.Node)
 		slices.Sort(st.Nodes)
 	}
@@ -392,7 +393,7 @@ func (n *Node) onDisconnect(_ *nats.Conn, err error) {
 func (n *Node) onReconnect(nc *nats.Conn) {
 	n.reconnects.Add(1)
 	// nats.go has sent our subscriptions again (resendSubscriptions): interests are back.
-	n.log.Info("NATS connection back: cross-node delivery resumes", "nats", nc.ConnectedUrlRedacted())
+	n.log.Info("NATS connection back: cross-node delivery resumes", "nats", redactURLs(nc.ConnectedUrl()))
 	n.heartbeat(false)
 }
 
@@ -416,7 +417,9 @@ func randomID() string {
 	return hex.EncodeToString(b[:])
 }
 
-// redactURLs returns urls with every user-info part replaced, for logs and errors.
+// redactURLs returns urls with every user-info part replaced, for logs, errors and
+// Status (url.URL.Redacted, which nats.go's ConnectedUrlRedacted uses, keeps a token
+// given as the user name).
 func redactURLs(urls string) string {
 	parts := strings.Split(urls, ",")
 	for i, p := range parts {

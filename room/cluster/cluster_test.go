@@ -3,6 +3,7 @@ package cluster
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -423,3 +424,40 @@ func TestConnectErrors(t *testing.T) {
 		t.Errorf("redactURLs = %q", got)
 	}
 }
+
+// A token in the NATS URL works and appears in no log line and not in Status.
+func TestTokenNeverShown(t *testing.T) {
+	ns := startNATS(t, func(o *natsserver.Options) { o.Authorization = "t0ken-s3cret" })
+	var logs strings.Builder
+	var mu sync.Mutex
+	cfg := fastConfig(strings.Replace(ns.url(), "nats://", "nats://t0ken-s3cret@", 1), "knode-a")
+	cfg.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return logs.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a := newTestNode(t, cfg)
+	b := newTestNode(t, fastConfig(strings.Replace(ns.url(), "nats://", "nats://t0ken-s3cret@", 1), "knode-b"))
+	waitMesh(t, a, b)
+	ns.stop()
+	eventually(t, "disconnect", func() bool { return !a.node.Status().Connected })
+	ns.start()
+	eventually(t, "reconnect", func() bool { return a.node.Status().Connected })
+	st := a.node.Status()
+	a.node.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if strings.Contains(logs.String(), "s3cret") || strings.Contains(st.Server, "s3cret") || !strings.Contains(st.Server, "redacted@127.0.0.1") {
+		t.Errorf("status server %q; logs:\n%s", st.Server, logs.String())
+	}
+	if !strings.Contains(logs.String(), "NATS connection back") {
+		t.Errorf("no reconnection log:\n%s", logs.String())
+	}
+	if _, err := Connect(fastConfig(ns.url(), "knode-c")); err == nil || strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("Connect without the token: %v", err)
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }

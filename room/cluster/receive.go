@@ -202,21 +202,28 @@ func (n *Node) onHeartbeat(m *nats.Msg) {
 	}
 	interval := min(max(time.Duration(every)*time.Millisecond, 10*time.Millisecond), time.Minute)
 	n.peersMu.Lock()
-	defer n.peersMu.Unlock()
 	p := n.peers[node]
 	if bye == 1 {
 		if p != nil && p.instance == inst {
 			delete(n.peers, node)
 			n.log.Info("node left the cluster", "node", node)
 		}
+		n.peersMu.Unlock()
 		return
 	}
-	if p == nil {
+	joined := p == nil
+	if joined {
 		p = &peer{}
 		n.peers[node] = p
-		n.log.Info("node joined the cluster", "node", node)
 	}
 	p.instance, p.started, p.every, p.last = inst, started, interval, time.Now()
+	n.peersMu.Unlock()
+	if joined {
+		n.log.Info("node joined the cluster", "node", node)
+		// Answer at once, so that the newcomer knows this node before the next beat
+		// (its count and list wait for the nodes it knows).
+		n.heartbeat(false)
+	}
 }
 
 // prune forgets the nodes silent for MissedHeartbeats of their intervals.
