@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	"os/exec"
 	"regexp"
@@ -408,4 +409,23 @@ func metricValue(t *testing.T, s *Server, metric string, v float64) bool {
 		}
 	}
 	return false
+}
+
+func TestClusterFlagErrors(t *testing.T) {
+	for _, args := range [][]string{
+		{"-nats-creds", "x.creds"},
+		{"-nats", "nats://127.0.0.1:1", "-nats-tls-cert", "c.pem"},
+		{"-nats", "nats://127.0.0.1:1", "-nats-nkey", "/nonexistent/seed"},
+	} {
+		var stderr bytes.Buffer
+		if code := run(args, io.Discard, &stderr); code != 2 || !strings.Contains(stderr.String(), "-nats") {
+			t.Errorf("%v: exit %d, stderr %q", args, code, stderr.String())
+		}
+	}
+	// NATS unreachable at start: exit 1 with the reason, no password shown.
+	var stderr bytes.Buffer
+	if code := run([]string{"-host", "127.0.0.1", "-port", "0", "-nats", "nats://u:s3cret@127.0.0.1:1"}, io.Discard, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "cannot connect to NATS") || strings.Contains(stderr.String(), "s3cret") {
+		t.Errorf("unreachable NATS: exit %d, stderr %q", code, stderr.String())
+	}
 }
