@@ -247,7 +247,7 @@ func (n *Node) claimID() error {
 	}
 	_, _ = d.str(), d.str()
 	since := time.UnixMilli(d.int())
-	return fmt.Errorf("%w: %q is served by a node running since %s; give this one another -node",
+	return fmt.Errorf("%w: %q is served by a node running since %s; give this node another id",
 		ErrDuplicateNode, n.cfg.Node, since.UTC().Format(time.RFC3339))
 }
 

@@ -196,7 +196,7 @@ func (n *Node) onHeartbeat(m *nats.Msg) {
 	}
 	if node == n.cfg.Node {
 		if inst != n.instance && !n.duplicateSeen.Swap(true) {
-			n.log.Error("another process serves this node id: give each node its own -node", "node", node)
+			n.log.Error("another process serves this node id: give each node its own id", "node", node)
 		}
 		return
 	}
