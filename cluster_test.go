@@ -429,3 +429,22 @@ func TestClusterFlagErrors(t *testing.T) {
 		t.Errorf("unreachable NATS: exit %d, stderr %q", code, stderr.String())
 	}
 }
+
+// Over WebSocket: a publication sent on node B right after node A answered a
+// subscription that created a new room reaches A's subscriber.
+func TestClusterPublishRightAfterSubscribe(t *testing.T) {
+	ns := startNATS(t, nil)
+	a := startNode(t, ns.url(), "knode-a")
+	b := startNode(t, ns.url(), "knode-b")
+	waitNodes(t, a, b)
+	sub, pub := dialWS(t, a), dialWS(t, b)
+	for i := range 50 {
+		if r := sub.request(`{"controller":"realtime","action":"subscribe","index":"i","collection":"c","requestId":"s","body":{"equals":{"k":` + strconv.Itoa(i) + `}}}`); r["status"] != float64(200) {
+			t.Fatalf("subscribe: %v", r)
+		}
+		pub.request(`{"controller":"realtime","action":"publish","index":"i","collection":"c","requestId":"p","body":{"k":` + strconv.Itoa(i) + `}}`)
+		if n := sub.readJSON(); n["type"] != "document" || field(n, "result", "_source", "k") != float64(i) || n["node"] != "knode-b" {
+			t.Fatalf("iteration %d: %v", i, n)
+		}
+	}
+}
