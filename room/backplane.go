@@ -61,7 +61,7 @@ type RoomInfo struct {
 	ID, Index, Collection string
 	// Filter is the raw JSON filter the room was created with (the first subscriber's
 	// body, or the filter another node gave for a join). It must not be modified. Empty
-	// in RoomCreated and RoomDropped calls of an engine without a backplane (never made).
+	// in RoomDropped calls, and from Room on an engine without a backplane.
 	Filter []byte
 }
 
@@ -170,11 +170,15 @@ func (e *Engine) LocalList() []RoomCount {
 func (e *Engine) Room(roomID string) (RoomInfo, bool) {
 	e.mu.RLock()
 	rm := e.rooms[roomID]
+	var filter []byte
+	if sh := e.shared[rm]; sh != nil {
+		filter = sh.filter
+	}
 	e.mu.RUnlock()
 	if rm == nil || rm.dead.Load() {
 		return RoomInfo{}, false
 	}
-	return rm.info(), true
+	return rm.info(filter), true
 }
 
 // mergeList adds remote to local (one entry per room: counts summed) and sorts the

@@ -63,7 +63,8 @@
 //
 // Lock order: room.mu, then Conn.mu. Engine.mu is never held together with either.
 //
-//   - Engine.mu (RWMutex) guards the roomId -> room index. It is taken alone and
+//   - Engine.mu (RWMutex) guards the roomId -> room index (and, with a backplane,
+//     each room's data for other nodes). It is taken alone and
 //     released before any room lock; only the filter engine's own lock nests inside
 //     it (Store and Remove). Matching (filter.Engine.Test) runs with no lock of ours.
 //   - room.mu (RWMutex) guards a room's channels, members and channel slices.

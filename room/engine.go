@@ -118,10 +118,11 @@ type Engine struct {
 	bp       Backplane // cfg.Backplane; nil for a single node
 	node     string    // JSON string of cfg.Node
 	filters  *filter.Engine
-	free     chan *fanout     // idle fanouts (a free list: unlike sync.Pool, GC and -race never empty it)
-	mu       sync.RWMutex     // guards rooms
-	rooms    map[string]*room // roomId -> room; may briefly hold a dead room
-	numRooms atomic.Int64     // live rooms
+	free     chan *fanout      // idle fanouts (a free list: unlike sync.Pool, GC and -race never empty it)
+	mu       sync.RWMutex      // guards rooms and shared
+	rooms    map[string]*room  // roomId -> room; may briefly hold a dead room
+	shared   map[*room]*shared // with a backplane: each room's data for other nodes
+	numRooms atomic.Int64      // live rooms
 }
 
 // NewEngine returns an engine with no rooms.
@@ -133,6 +134,7 @@ func NewEngine(cfg Config) *Engine {
 		node:    string(kuzzle.AppendString(nil, cfg.Node)),
 		filters: filter.NewEngine(filter.Config{MaxConditions: cfg.MaxConditions}),
 		rooms:   map[string]*room{},
+		shared:  map[*room]*shared{},
 		free:    make(chan *fanout, 64),
 	}
 }

@@ -53,9 +53,12 @@ type room struct {
 	mu        sync.RWMutex      // guards channels, members, and each channel's slices
 	channels  []*channel        // created on first use, kept until the room dies
 	members   map[*Conn]*member // distinct connections
+}
 
-	// With a backplane only (nil otherwise):
-	filter []byte        // the filter JSON it was created with, for other nodes' joins
+// shared is what a room of an engine with a backplane keeps for the other nodes, in
+// Engine.shared rather than in room so that a single node's rooms stay as small as before.
+type shared struct {
+	filter []byte        // the filter JSON the room was created with, for other nodes' joins
 	ready  chan struct{} // closed once Backplane.RoomCreated returned
 }
 
@@ -65,8 +68,15 @@ func (r *room) index() string      { return kuzzle.View(r.indexJSON).Str }
 func (r *room) collection() string { return kuzzle.View(r.collJSON).Str }
 
 // info returns the room's definition for the backplane.
-func (r *room) info() RoomInfo {
-	return RoomInfo{ID: r.id, Index: r.index(), Collection: r.collection(), Filter: r.filter}
+func (r *room) info(filter []byte) RoomInfo {
+	return RoomInfo{ID: r.id, Index: r.index(), Collection: r.collection(), Filter: filter}
+}
+
+// sharedOf returns rm's backplane data, nil once rm was dropped (or without a backplane).
+func (e *Engine) sharedOf(rm *room) *shared {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.shared[rm]
 }
 
 // channel is one notification configuration (users x scope) of a room.
@@ -216,8 +226,9 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 			return Subscribed{}, err
 		}
 		if created && e.bp != nil {
-			e.bp.RoomCreated(rm.info())
-			close(rm.ready)
+			sh := e.sharedOf(rm)
+			e.bp.RoomCreated(rm.info(sh.filter))
+			close(sh.ready)
 		}
 		rm.mu.Lock()
 		if rm.dead.Load() {
@@ -261,8 +272,10 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 			ch.add(m)
 		}
 		rm.mu.Unlock()
-		if rm.ready != nil {
-			<-rm.ready // another node's publication right after our answer must reach us
+		if e.bp != nil {
+			if sh := e.sharedOf(rm); sh != nil {
+				<-sh.ready // another node's publication right after our answer must reach us
+			}
 		}
 		return Subscribed{RoomID: rm.id, Channel: ch.name}, nil
 	}
@@ -310,8 +323,7 @@ func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection stri
 		members:   map[*Conn]*member{},
 	}
 	if e.bp != nil {
-		rm.filter = slices.Clone(filterJSON)
-		rm.ready = make(chan struct{})
+		e.shared[rm] = &shared{filter: slices.Clone(filterJSON), ready: make(chan struct{})}
 	}
 	e.numRooms.Add(1) // a dead room still in the map was uncounted when it died
 	e.rooms[id] = rm
@@ -333,9 +345,12 @@ func (e *Engine) dropRoom(rm *room) {
 		delete(e.rooms, rm.id)
 		e.filters.Remove(rm.kindex, rm.id)
 	}
+	if e.bp != nil {
+		delete(e.shared, rm)
+	}
 	e.mu.Unlock()
 	if e.bp != nil {
-		e.bp.RoomDropped(rm.info())
+		e.bp.RoomDropped(rm.info(nil))
 	}
 }
 
