@@ -297,3 +297,39 @@ func TestBackplaneRoomEventsBalance(t *testing.T) {
 }
 
 func waitABit() { time.Sleep(time.Millisecond) }
+
+// The room dies while its creator is still in RoomCreated (another connection joined and
+// was disconnected meanwhile): nobody hangs, the creator gets a new room, and the
+// backplane's counts balance.
+func TestBackplaneRoomDiesDuringRoomCreated(t *testing.T) {
+	a, _, ba, _ := twoNodes(t)
+	ba.mu.Lock()
+	ba.gate, ba.entered = make(chan struct{}), make(chan struct{}, 1)
+	ba.mu.Unlock()
+	body := `{"index":"idx","collection":"col","body":{"equals":{"d":1}}}`
+	first := make(chan string, 1)
+	go func() { id, _ := subscribe(t, a, a.Connect("c1", &fakeSub{}), body); first <- id }()
+	<-ba.entered
+	other := a.Connect("c2", &fakeSub{})
+	second := make(chan struct{})
+	go func() { handle(a, "subscribe", req(t, other, body)); close(second) }()
+	for len(a.LocalList()) != 1 {
+		waitABit()
+	}
+	a.Disconnect(other) // the room's only member leaves: it dies under its creator
+	ba.mu.Lock()
+	gate := ba.gate
+	ba.gate = nil
+	ba.mu.Unlock()
+	close(gate)
+	<-second
+	id := <-first
+	if got := a.LocalCount(id); got != 1 {
+		t.Errorf("creator's room has %d members, want 1", got)
+	}
+	ba.mu.Lock()
+	defer ba.mu.Unlock()
+	if ba.live[id] != 1 || len(ba.created) != 2 {
+		t.Errorf("live %v, RoomCreated calls %d; want one live room made twice", ba.live, len(ba.created))
+	}
+}

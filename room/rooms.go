@@ -221,12 +221,11 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 		optErr = kuzzle.ErrInvalidUsers.New()
 	}
 	for {
-		rm, created, err := e.roomFor(id, n, index, collection, filterJSON, optErr)
+		rm, sh, err := e.roomFor(id, n, index, collection, filterJSON, optErr)
 		if err != nil {
 			return Subscribed{}, err
 		}
-		if created && e.bp != nil {
-			sh := e.sharedOf(rm)
+		if sh != nil { // created, with a backplane
 			e.bp.RoomCreated(rm.info(sh.filter))
 			close(sh.ready)
 		}
@@ -281,39 +280,41 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 	}
 }
 
-// roomFor returns the live room id, creating it when n is not nil (subscribe), and
-// whether it created it. optErr, the scope/users error, is returned at Kuzzle's place:
-// after the room existence and limit checks, but before a room is created.
-func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection string, filterJSON []byte, optErr error) (*room, bool, error) {
+// roomFor returns the live room id, creating it when n is not nil (subscribe). With a
+// backplane, it also returns the shared data of a room it created (nil otherwise): the
+// caller must call Backplane.RoomCreated and close its ready channel. optErr, the
+// scope/users error, is returned at Kuzzle's place: after the room existence and limit
+// checks, but before a room is created.
+func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection string, filterJSON []byte, optErr error) (*room, *shared, error) {
 	e.mu.RLock()
 	rm := e.rooms[id]
 	e.mu.RUnlock()
 	if rm != nil && !rm.dead.Load() {
 		if optErr != nil {
-			return nil, false, optErr
+			return nil, nil, optErr
 		}
-		return rm, false, nil
+		return rm, nil, nil
 	}
 	if n == nil {
-		return nil, false, kuzzle.ErrRoomNotFound.New(strings.Clone(id))
+		return nil, nil, kuzzle.ErrRoomNotFound.New(strings.Clone(id))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rm = e.rooms[id]
 	if rm != nil && !rm.dead.Load() {
 		if optErr != nil {
-			return nil, false, optErr
+			return nil, nil, optErr
 		}
-		return rm, false, nil
+		return rm, nil, nil
 	}
 	if e.cfg.MaxRooms > 0 && e.numRooms.Load() >= int64(e.cfg.MaxRooms) {
-		return nil, false, kuzzle.ErrTooManyRooms.New()
+		return nil, nil, kuzzle.ErrTooManyRooms.New()
 	}
 	if optErr != nil {
-		return nil, false, optErr
+		return nil, nil, optErr
 	}
 	if err := e.filters.Store(n); err != nil {
-		return nil, false, kuzzle.ErrUnexpected.New(err.Error())
+		return nil, nil, kuzzle.ErrUnexpected.New(err.Error())
 	}
 	rm = &room{
 		id:        id,
@@ -322,12 +323,14 @@ func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection stri
 		collJSON:  kuzzle.AppendString(nil, collection),
 		members:   map[*Conn]*member{},
 	}
+	var sh *shared
 	if e.bp != nil {
-		e.shared[rm] = &shared{filter: slices.Clone(filterJSON), ready: make(chan struct{})}
+		sh = &shared{filter: slices.Clone(filterJSON), ready: make(chan struct{})}
+		e.shared[rm] = sh
 	}
 	e.numRooms.Add(1) // a dead room still in the map was uncounted when it died
 	e.rooms[id] = rm
-	return rm, true, nil
+	return rm, sh, nil
 }
 
 // killLocked marks rm dead (it has no member left). rm.mu must be held for writing;
