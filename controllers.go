@@ -164,14 +164,15 @@ func serverNow(call) ([]byte, error) {
 }
 
 // serverHealthCheck answers server:healthCheck. kuzzlews has no storage services to
-// report on, so services is empty and the status is green while it serves. Once the
-// server drains (Server.Drain, SIGTERM) it is network.entrypoint.shutting_down (503), so
-// that load balancers stop sending new clients.
+// report on, so services is empty and the status is green while it serves; a node of a
+// cluster reports its NATS link (healthCheckResult). Once the server drains (Server.Drain,
+// SIGTERM) it is network.entrypoint.shutting_down (503), so that load balancers stop
+// sending new clients.
 func serverHealthCheck(c call) ([]byte, error) {
 	if c.s.draining.Load() {
 		return nil, kuzzle.ErrShuttingDown.New()
 	}
-	return []byte(`{"services":{},"status":"green"}`), nil
+	return c.s.healthCheckResult(), nil
 }
 
 // serverPublicAPI answers server:publicApi: every controller and action this server

@@ -38,6 +38,7 @@ type options struct {
 	configFile, logLevel, logFormat, metricsAddr, pprofAddr, allowedOrigins string
 	shutdownTimeout, drainDelay                                             time.Duration
 	version                                                                 bool
+	nats                                                                    natsFlags
 }
 
 // flags declares every flag of the command on a new flag set, writing into cfg and o.
@@ -61,7 +62,8 @@ func flags(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.IntVar(&cfg.MaxConditions, "max-conditions", DefaultMaxConditions, "largest number of conditions in a subscription filter after normalization (0: the default; negative: no limit)")
 	fs.IntVar(&cfg.MaxRooms, "max-rooms", DefaultMaxRooms, "largest number of distinct rooms (0: the default; negative: no limit)")
 	fs.IntVar(&cfg.MaxJSONDepth, "max-json-depth", DefaultMaxJSONDepth, "deepest nesting of arrays and objects in a request (0: the default; negative: refused)")
-	fs.StringVar(&cfg.Node, "node", "", "node id in responses and notifications (empty: knode-kuzzlews-<pid>)")
+	fs.StringVar(&cfg.Node, "node", "", "node id in responses and notifications, unique in a cluster (empty: knode-kuzzlews-<pid>; with -nats, <random hex> instead of <pid>)")
+	clusterFlags(fs, cfg, &o.nats)
 	fs.StringVar(&o.allowedOrigins, "allowed-origins", "", "comma-separated browser origins allowed, e.g. https://app.example.com; others get 403 at the WebSocket handshake (empty or *: any origin)")
 	fs.DurationVar(&o.drainDelay, "drain-delay", 0, "on SIGINT/SIGTERM, time server:healthCheck answers 503 while clients are still served, before they are closed (0: close at once; negative: refused)")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", DefaultShutdownTimeout, "time given to clients to close after the drain delay (0: close at once; negative: refused)")
@@ -148,6 +150,10 @@ func run(args, environ []string, stdout, stderr io.Writer, sig <-chan os.Signal)
 	if o.version {
 		fmt.Fprintf(stdout, "kuzzlews %s\n", version)
 		return 0
+	}
+	if err := o.nats.apply(&cfg); err != nil {
+		fmt.Fprintf(stderr, "kuzzlews: %v\n", err)
+		return 2
 	}
 	log := cfg.Logger
 	s, err := NewServer(cfg)

@@ -218,6 +218,7 @@ func (s *Server) metricsRegistry() *prometheus.Registry {
 		}, func() float64 { return 1 }),
 		m.requests, m.publishes, m.rateLimited, m.closes, m.refusals, m.httpReqs,
 	)
+	reg.MustRegister(s.clusterMetrics()...)
 	return reg
 }
 

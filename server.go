@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"github.com/kuzzlews/kuzzlews/kuzzle"
 	"github.com/kuzzlews/kuzzlews/netpoll"
 	"github.com/kuzzlews/kuzzlews/room"
+	"github.com/kuzzlews/kuzzlews/room/cluster"
 	"github.com/kuzzlews/kuzzlews/room/filter"
 )
 
@@ -94,7 +94,8 @@ type Config struct {
 	// in linear time before any recursive parser runs.
 	MaxJSONDepth int
 	// Node is the node id put in responses and notifications; "" means
-	// "knode-kuzzlews-<pid>".
+	// "knode-kuzzlews-<pid>" (with Cluster.URLs: "knode-kuzzlews-<random hex>"). In a
+	// cluster it must be unique: NewServer fails when a live node has it.
 	Node string
 	// AllowedOrigins lists the browser origins allowed to connect (scheme://host[:port],
 	// compared without case; "*" allows any). Empty means any origin, as Kuzzle's default
@@ -103,6 +104,10 @@ type Config struct {
 	// answers. Clients that send no Origin header (servers, the SDK on Node.js) are never
 	// refused.
 	AllowedOrigins []string
+	// Cluster makes the server one node of a cluster over NATS when Cluster.URLs is set
+	// (see package room/cluster); its Node, MaxMessageSize and, when nil, Logger are
+	// taken from this Config. The zero value is a single node.
+	Cluster cluster.Config
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -169,7 +174,7 @@ func (c Config) withDefaults() Config {
 		c.MaxJSONDepth = DefaultMaxJSONDepth
 	}
 	if c.Node == "" {
-		c.Node = "knode-kuzzlews-" + strconv.Itoa(os.Getpid())
+		c.Node = defaultNode(c)
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -185,7 +190,8 @@ type Server struct {
 	poll      *netpoll.Poller
 	nodeJSON  string // cfg.Node as a JSON string, encoded once for every response
 	rooms     *room.Engine
-	publicAPI []byte // server:publicApi's result, built once from the controller table
+	cluster   *cluster.Node // nil for a single node
+	publicAPI []byte        // server:publicApi's result, built once from the controller table
 	started   time.Time
 
 	mu          sync.Mutex     // guards httpServers
@@ -215,6 +221,10 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := newServer(cfg)
+	node, err := joinCluster(cfg)
+	if err != nil {
+		return nil, err
+	}
 	p, err := netpoll.New(netpoll.Config{
 		Workers:         cfg.Workers,
 		MaxConns:        cfg.MaxConns,
@@ -224,10 +234,20 @@ func NewServer(cfg Config) (*Server, error) {
 		Logger:          cfg.Logger,
 	}, s.newClient)
 	if err != nil {
+		if node != nil {
+			node.Close()
+		}
 		return nil, err
 	}
 	s.poll = p
-	s.rooms = newRooms(cfg, p.TrySubmit)
+	if node == nil {
+		s.rooms = newRooms(cfg, p.TrySubmit)
+		return s, nil
+	}
+	if err := s.serveCluster(node, p.TrySubmit); err != nil {
+		p.Shutdown(0)
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -275,14 +295,19 @@ func (s *Server) originAllowed(origin string) bool {
 // newRooms returns the room engine of cfg, whose fan-out hands tasks to spread (nil:
 // inline).
 func newRooms(cfg Config, spread func(func()) bool) *room.Engine {
-	return room.NewEngine(room.Config{
+	return room.NewEngine(roomConfig(cfg, spread))
+}
+
+// roomConfig is the room engine's configuration for cfg.
+func roomConfig(cfg Config, spread func(func()) bool) room.Config {
+	return room.Config{
 		Node:          cfg.Node,
 		Headroom:      frame.Headroom,
 		Seal:          sealText,
 		Spread:        spread,
 		MaxConditions: cfg.MaxConditions,
 		MaxRooms:      cfg.MaxRooms,
-	})
+	}
 }
 
 // sealText frames buf (frame.Headroom bytes, then a JSON payload) as one text frame.
@@ -351,6 +376,9 @@ func (s *Server) Shutdown(timeout time.Duration) int {
 		time.Sleep(10 * time.Millisecond)
 	}
 	forced := s.poll.Shutdown(time.Until(deadline))
+	if s.cluster != nil {
+		s.cluster.Close() // after the clients' "out" notifications went to the other nodes
+	}
 	// HTTP connections: let requests in flight finish, up to the deadline (and at least a
 	// moment), then close whatever is left.
 	ctx, cancel := context.WithDeadline(context.Background(), maxTime(deadline, time.Now().Add(100*time.Millisecond)))

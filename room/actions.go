@@ -1,7 +1,6 @@
 package room
 
 import (
-	"cmp"
 	"errors"
 	"slices"
 	"strconv"
@@ -50,14 +49,29 @@ func (e *Engine) Subscribe(c *Conn, index, collection string, filterJSON []byte,
 		}
 		return Subscribed{}, kuzzle.ErrUnexpected.New(err.Error())
 	}
-	return e.enter(c, n.ID, n, index, collection, &o, "subscribe")
+	return e.enter(c, n.ID, n, index, collection, filterJSON, &o, "subscribe")
 }
 
-// Join subscribes c to the existing room roomID (hotelClerk.ts join). Errors:
-// core.realtime.room_not_found, core.realtime.invalid_scope, core.realtime.invalid_users;
-// ErrDisconnected.
+// Join subscribes c to the existing room roomID (hotelClerk.ts join). With a backplane,
+// a room this node does not hold is looked up on the other nodes and created here with
+// the definition one of them gives (hotelClerk.ts join asks the cluster too); the
+// definition must normalize to roomID. Errors: core.realtime.room_not_found (no node
+// holds it), core.realtime.invalid_scope, core.realtime.invalid_users;
+// core.realtime.too_many_rooms (a remote room beyond this node's limit); ErrDisconnected.
 func (e *Engine) Join(c *Conn, roomID string, o Options) (Subscribed, error) {
-	return e.enter(c, roomID, nil, "", "", &o, "join")
+	res, err := e.enter(c, roomID, nil, "", "", nil, &o, "join")
+	if e.bp == nil || !errors.Is(err, kuzzle.ErrRoomNotFound) || !isRoomID(roomID) {
+		return res, err
+	}
+	def, ok := e.bp.Lookup(roomID)
+	if !ok {
+		return res, err
+	}
+	n, nerr := e.filters.Normalize(def.Index+"/"+def.Collection, def.Filter)
+	if nerr != nil || n.ID != roomID {
+		return res, err // not the room asked for: a node configured differently
+	}
+	return e.enter(c, roomID, n, def.Index, def.Collection, def.Filter, &o, "join")
 }
 
 // Unsubscribe removes c from every channel of room roomID (hotelClerk.ts unsubscribe).
@@ -75,17 +89,15 @@ func (e *Engine) Unsubscribe(c *Conn, roomID string) error {
 }
 
 // Count returns the number of distinct connections in room roomID, 0 for an unknown room
-// (hotelClerk.ts countSubscription).
+// (hotelClerk.ts countSubscription). With a backplane it is the sum over every live node
+// that answers within the backplane's wait (Kuzzle 2.56 lib/cluster/state.ts sums the
+// nodes' counts).
 func (e *Engine) Count(roomID string) int {
-	e.mu.RLock()
-	rm := e.rooms[roomID]
-	e.mu.RUnlock()
-	if rm == nil {
-		return 0
+	n := e.LocalCount(roomID)
+	if e.bp != nil && isRoomID(roomID) {
+		n += e.bp.Count(roomID)
 	}
-	rm.mu.RLock()
-	defer rm.mu.RUnlock()
-	return len(rm.members)
+	return n
 }
 
 // RoomCount is one room of List.
@@ -96,34 +108,15 @@ type RoomCount struct {
 
 // List returns every live room with its connection count, sorted by index, collection
 // and roomId (hotelClerk.ts listSubscriptions). visible, when not nil, keeps only the
-// rooms of the (index, collection) pairs it accepts.
+// rooms of the (index, collection) pairs it accepts. With a backplane it covers every
+// live node that answers within the backplane's wait, counts summed per room (Kuzzle
+// 2.56 lib/cluster/state.ts).
 func (e *Engine) List(visible func(index, collection string) bool) []RoomCount {
-	e.mu.RLock()
-	rooms := make([]*room, 0, len(e.rooms))
-	for _, rm := range e.rooms {
-		rooms = append(rooms, rm)
+	var remote []RoomCount
+	if e.bp != nil {
+		remote = e.bp.List()
 	}
-	e.mu.RUnlock()
-	out := make([]RoomCount, 0, len(rooms))
-	for _, rm := range rooms {
-		rm.mu.RLock()
-		n := len(rm.members)
-		rm.mu.RUnlock()
-		if n == 0 {
-			continue
-		}
-		// Not a split of kindex: an index may contain "/".
-		index := kuzzle.View(rm.indexJSON).Str
-		collection := kuzzle.View(rm.collJSON).Str
-		if visible != nil && !visible(index, collection) {
-			continue
-		}
-		out = append(out, RoomCount{Index: index, Collection: collection, RoomID: rm.id, Count: n})
-	}
-	slices.SortFunc(out, func(a, b RoomCount) int {
-		return cmp.Or(strings.Compare(a.Index, b.Index), strings.Compare(a.Collection, b.Collection), strings.Compare(a.RoomID, b.RoomID))
-	})
-	return out
+	return mergeList(e.LocalList(), remote, visible)
 }
 
 // Publication is a document published with realtime:publish.
@@ -154,6 +147,9 @@ type Publication struct {
 // each matching room whose scope is all or in. Every notification is queued on its
 // subscribers (Deliver returned) before Publish returns, so the server queues the
 // response after them. It returns the number of subscribers it was delivered to.
+//
+// With a backplane the publication is forwarded to the other nodes first (once, whatever
+// matches here), then delivered here without a round trip.
 func (e *Engine) Publish(p *Publication) int {
 	now := e.cfg.Clock()
 	src := p.Body
@@ -169,8 +165,25 @@ func (e *Engine) Publish(p *Publication) int {
 		ib = strconv.AppendInt(ib, now, 10)
 		src = kuzzle.SetKey(src, "_kuzzle_info", append(ib, '}'))
 	}
+	ts := p.Timestamp
+	if ts == 0 {
+		ts = now
+	}
+	if e.bp != nil {
+		e.bp.Forward(&DocumentEvent{Node: e.cfg.Node, Index: p.Index, Collection: p.Collection, Source: src,
+			ID: p.ID, DocumentID: p.DocumentID, RequestID: p.RequestID, Volatile: p.Volatile, Timestamp: ts})
+	}
+	n := kuzzle.Document{ID: p.ID, Source: src, Node: e.node, RequestID: p.RequestID,
+		Timestamp: ts, Volatile: p.Volatile, Index: p.Index, Collection: p.Collection}
+	return e.deliverDocument(p.Index+"/"+p.Collection, p.DocumentID, &n)
+}
+
+// deliverDocument matches n.Source against the rooms of kindex and delivers n, serialized
+// once, to every channel of each matching room whose scope is all or in. It returns the
+// number of subscribers it was delivered to.
+func (e *Engine) deliverDocument(kindex, docID string, n *kuzzle.Document) int {
 	f := e.getFanout()
-	f.ids = e.filters.Test(p.Index+"/"+p.Collection, src, p.DocumentID, f.ids)
+	f.ids = e.filters.Test(kindex, n.Source, docID, f.ids)
 	if len(f.ids) == 0 {
 		f.release()
 		return 0
@@ -197,13 +210,7 @@ func (e *Engine) Publish(p *Publication) int {
 				continue
 			}
 			if payload == nil {
-				ts := p.Timestamp
-				if ts == 0 {
-					ts = now
-				}
-				n := kuzzle.Document{ID: p.ID, Source: src, Node: e.node, RequestID: p.RequestID,
-					Timestamp: ts, Volatile: p.Volatile, Index: p.Index, Collection: p.Collection}
-				payload = kuzzle.AppendDocument(make([]byte, 0, kuzzle.DocumentSize(&n)), &n)
+				payload = kuzzle.AppendDocument(make([]byte, 0, kuzzle.DocumentSize(n)), n)
 			}
 			e.addChannel(f, payload, ch)
 		}

@@ -9,7 +9,20 @@
 //
 // Files: engine.go (Engine, Config, Conn, Disconnect), rooms.go (rooms, channels,
 // members, entering and leaving), actions.go (the actions), notify.go (notification
-// payloads and channels), fanout.go (delivery, spread over the server's workers).
+// payloads and channels), fanout.go (delivery, spread over the server's workers),
+// backplane.go (the Backplane interface a cluster implements, and the entry points it
+// calls for other nodes' events).
+//
+// # Several nodes
+//
+// With Config.Backplane (package room/cluster: NATS), the engine is one node of a
+// cluster: a room's creation and deletion turn the node's interest in its index and
+// collection on and off (Subscribe and Join return once it is active), every local
+// publication is forwarded once and then delivered here, user notifications are
+// forwarded, Join finds rooms held only elsewhere, and Count and List gather every live
+// node's answer. Publications from other nodes come back through DeliverRemote and are
+// matched here against this node's filters only, serialized once, framed once per
+// channel: the single-node path. Without a backplane none of this costs anything.
 //
 // # Concurrency
 //
@@ -50,7 +63,8 @@
 //
 // Lock order: room.mu, then Conn.mu. Engine.mu is never held together with either.
 //
-//   - Engine.mu (RWMutex) guards the roomId -> room index. It is taken alone and
+//   - Engine.mu (RWMutex) guards the roomId -> room index (and, with a backplane,
+//     each room's data for other nodes). It is taken alone and
 //     released before any room lock; only the filter engine's own lock nests inside
 //     it (Store and Remove). Matching (filter.Engine.Test) runs with no lock of ours.
 //   - room.mu (RWMutex) guards a room's channels, members and channel slices.
@@ -65,7 +79,8 @@
 //     room).
 //
 // Subscriber.Deliver runs under room locks: it must not block and must not call the
-// Engine.
+// Engine. Backplane.ForwardUser runs under a room's write lock; the other Backplane
+// methods run with no lock of ours.
 //
 // # Example
 //

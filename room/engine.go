@@ -81,6 +81,10 @@ type Config struct {
 	// Clock returns the current time in milliseconds since the Unix epoch. Nil means
 	// time.Now().UnixMilli().
 	Clock func() int64
+
+	// Backplane links the engine to the other nodes of a cluster (see Backplane). Nil
+	// means a single node: nothing leaves the process, and Count and List are local.
+	Backplane Backplane
 }
 
 func (c Config) withDefaults() Config {
@@ -111,12 +115,14 @@ func (c Config) withDefaults() Config {
 // package doc for the lock order.
 type Engine struct {
 	cfg      Config
-	node     string // JSON string of cfg.Node
+	bp       Backplane // cfg.Backplane; nil for a single node
+	node     string    // JSON string of cfg.Node
 	filters  *filter.Engine
-	free     chan *fanout     // idle fanouts (a free list: unlike sync.Pool, GC and -race never empty it)
-	mu       sync.RWMutex     // guards rooms
-	rooms    map[string]*room // roomId -> room; may briefly hold a dead room
-	numRooms atomic.Int64     // live rooms
+	free     chan *fanout      // idle fanouts (a free list: unlike sync.Pool, GC and -race never empty it)
+	mu       sync.RWMutex      // guards rooms and shared
+	rooms    map[string]*room  // roomId -> room; may briefly hold a dead room
+	shared   map[*room]*shared // with a backplane: each room's data for other nodes
+	numRooms atomic.Int64      // live rooms
 }
 
 // NewEngine returns an engine with no rooms.
@@ -124,9 +130,11 @@ func NewEngine(cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	return &Engine{
 		cfg:     cfg,
+		bp:      cfg.Backplane,
 		node:    string(kuzzle.AppendString(nil, cfg.Node)),
 		filters: filter.NewEngine(filter.Config{MaxConditions: cfg.MaxConditions}),
 		rooms:   map[string]*room{},
+		shared:  map[*room]*shared{},
 		free:    make(chan *fanout, 64),
 	}
 }

@@ -22,11 +22,25 @@ func (e *Engine) addChannel(f *fanout, payload []byte, ch *channel) {
 }
 
 // notifyUserLocked sends a user notification (Kuzzle 2.56 lib/core/realtime/notifier.ts
-// notifyUser) to the channels of rm whose users option is all, or in (in) or out (!in).
-// The count is the room's after the change. rm.mu must be held for writing.
+// notifyUser) to the channels of rm whose users option is all, or in (in) or out (!in),
+// and forwards it to the other nodes when there is a backplane. The count is the room's
+// after the change. rm.mu must be held for writing.
 func (e *Engine) notifyUserLocked(rm *room, in bool, ts int64, volatile []byte, action string) {
+	if e.bp != nil {
+		e.bp.ForwardUser(&UserEvent{Node: e.cfg.Node, RoomID: rm.id, In: in, Count: len(rm.members), Timestamp: ts,
+			Volatile: volatile, Action: action})
+	}
+	n := kuzzle.User{In: in, Count: len(rm.members), Node: e.node, Timestamp: ts, Volatile: volatile,
+		Index: rm.indexJSON, Collection: rm.collJSON, Action: action}
+	e.deliverUserLocked(rm, &n)
+}
+
+// deliverUserLocked delivers user notification n to the channels of rm whose users
+// option asks for it, serialized once, and returns the number of subscribers reached.
+// rm.mu must be held (read or write).
+func (e *Engine) deliverUserLocked(rm *room, n *kuzzle.User) int {
 	want := OptionOut
-	if in {
+	if n.In {
 		want = OptionIn
 	}
 	f := e.getFanout()
@@ -36,12 +50,12 @@ func (e *Engine) notifyUserLocked(rm *room, in bool, ts int64, volatile []byte, 
 			continue
 		}
 		if payload == nil {
-			n := kuzzle.User{In: in, Count: len(rm.members), Node: e.node, Timestamp: ts, Volatile: volatile,
-				Index: rm.indexJSON, Collection: rm.collJSON, Action: action}
-			payload = kuzzle.AppendUser(make([]byte, 0, kuzzle.UserSize(&n)), &n)
+			payload = kuzzle.AppendUser(make([]byte, 0, kuzzle.UserSize(n)), n)
 		}
 		e.addChannel(f, payload, ch)
 	}
+	delivered := f.total
 	e.run(f)
 	f.release()
+	return delivered
 }

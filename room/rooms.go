@@ -55,6 +55,30 @@ type room struct {
 	members   map[*Conn]*member // distinct connections
 }
 
+// shared is what a room of an engine with a backplane keeps for the other nodes, in
+// Engine.shared rather than in room so that a single node's rooms stay as small as before.
+type shared struct {
+	filter []byte        // the filter JSON the room was created with, for other nodes' joins
+	ready  chan struct{} // closed once Backplane.RoomCreated returned
+}
+
+// index and collection return the room's names (not a split of kindex: an index may
+// contain "/").
+func (r *room) index() string      { return kuzzle.View(r.indexJSON).Str }
+func (r *room) collection() string { return kuzzle.View(r.collJSON).Str }
+
+// info returns the room's definition for the backplane.
+func (r *room) info(filter []byte) RoomInfo {
+	return RoomInfo{ID: r.id, Index: r.index(), Collection: r.collection(), Filter: filter}
+}
+
+// sharedOf returns rm's backplane data, nil once rm was dropped (or without a backplane).
+func (e *Engine) sharedOf(rm *room) *shared {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.shared[rm]
+}
+
 // channel is one notification configuration (users x scope) of a room.
 type channel struct {
 	name   string
@@ -178,9 +202,11 @@ func (m *member) in(ch *channel) bool {
 	return false
 }
 
-// enter is the shared part of subscribe (n != nil: the room may be created) and join:
-// c joins the channel of o's options in room id, and gets (roomId, channel).
-func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collection string, o *Options, action string) (Subscribed, error) {
+// enter is the shared part of subscribe (n != nil: the room may be created, with
+// filterJSON as its definition for other nodes) and join: c joins the channel of o's
+// options in room id, and gets (roomId, channel). With a backplane, it returns only once
+// the room's interest is active (Backplane.RoomCreated returned).
+func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collection string, filterJSON []byte, o *Options, action string) (Subscribed, error) {
 	var optErr error
 	scope, users := o.Scope, o.Users
 	if scope == OptionDefault {
@@ -195,9 +221,13 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 		optErr = kuzzle.ErrInvalidUsers.New()
 	}
 	for {
-		rm, err := e.roomFor(id, n, index, collection, optErr)
+		rm, sh, err := e.roomFor(id, n, index, collection, filterJSON, optErr)
 		if err != nil {
 			return Subscribed{}, err
+		}
+		if sh != nil { // created, with a backplane
+			e.bp.RoomCreated(rm.info(sh.filter))
+			close(sh.ready)
 		}
 		rm.mu.Lock()
 		if rm.dead.Load() {
@@ -241,43 +271,50 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 			ch.add(m)
 		}
 		rm.mu.Unlock()
+		if e.bp != nil {
+			if sh := e.sharedOf(rm); sh != nil {
+				<-sh.ready // another node's publication right after our answer must reach us
+			}
+		}
 		return Subscribed{RoomID: rm.id, Channel: ch.name}, nil
 	}
 }
 
-// roomFor returns the live room id, creating it when n is not nil (subscribe).
-// optErr, the scope/users error, is returned at Kuzzle's place: after the room
-// existence and limit checks, but before a room is created.
-func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection string, optErr error) (*room, error) {
+// roomFor returns the live room id, creating it when n is not nil (subscribe). With a
+// backplane, it also returns the shared data of a room it created (nil otherwise): the
+// caller must call Backplane.RoomCreated and close its ready channel. optErr, the
+// scope/users error, is returned at Kuzzle's place: after the room existence and limit
+// checks, but before a room is created.
+func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection string, filterJSON []byte, optErr error) (*room, *shared, error) {
 	e.mu.RLock()
 	rm := e.rooms[id]
 	e.mu.RUnlock()
 	if rm != nil && !rm.dead.Load() {
 		if optErr != nil {
-			return nil, optErr
+			return nil, nil, optErr
 		}
-		return rm, nil
+		return rm, nil, nil
 	}
 	if n == nil {
-		return nil, kuzzle.ErrRoomNotFound.New(strings.Clone(id))
+		return nil, nil, kuzzle.ErrRoomNotFound.New(strings.Clone(id))
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rm = e.rooms[id]
 	if rm != nil && !rm.dead.Load() {
 		if optErr != nil {
-			return nil, optErr
+			return nil, nil, optErr
 		}
-		return rm, nil
+		return rm, nil, nil
 	}
 	if e.cfg.MaxRooms > 0 && e.numRooms.Load() >= int64(e.cfg.MaxRooms) {
-		return nil, kuzzle.ErrTooManyRooms.New()
+		return nil, nil, kuzzle.ErrTooManyRooms.New()
 	}
 	if optErr != nil {
-		return nil, optErr
+		return nil, nil, optErr
 	}
 	if err := e.filters.Store(n); err != nil {
-		return nil, kuzzle.ErrUnexpected.New(err.Error())
+		return nil, nil, kuzzle.ErrUnexpected.New(err.Error())
 	}
 	rm = &room{
 		id:        id,
@@ -286,9 +323,14 @@ func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection stri
 		collJSON:  kuzzle.AppendString(nil, collection),
 		members:   map[*Conn]*member{},
 	}
+	var sh *shared
+	if e.bp != nil {
+		sh = &shared{filter: slices.Clone(filterJSON), ready: make(chan struct{})}
+		e.shared[rm] = sh
+	}
 	e.numRooms.Add(1) // a dead room still in the map was uncounted when it died
 	e.rooms[id] = rm
-	return rm, nil
+	return rm, sh, nil
 }
 
 // killLocked marks rm dead (it has no member left). rm.mu must be held for writing;
@@ -299,14 +341,20 @@ func (e *Engine) killLocked(rm *room) {
 }
 
 // dropRoom removes a dead room from the index and its filter from the filter engine,
-// unless a new room already replaced it. e.mu must not be held.
+// unless a new room already replaced it, and tells the backplane. e.mu must not be held.
 func (e *Engine) dropRoom(rm *room) {
 	e.mu.Lock()
 	if e.rooms[rm.id] == rm {
 		delete(e.rooms, rm.id)
 		e.filters.Remove(rm.kindex, rm.id)
 	}
+	if e.bp != nil {
+		delete(e.shared, rm)
+	}
 	e.mu.Unlock()
+	if e.bp != nil {
+		e.bp.RoomDropped(rm.info(nil))
+	}
 }
 
 // leave removes c from rm and reports whether it was a member.
@@ -326,6 +374,12 @@ func (e *Engine) leave(rm *room, c *Conn) bool {
 	delete(rm.members, c)
 	empty := len(rm.members) == 0
 	if empty {
+		if e.bp != nil {
+			// Members of this room on other nodes still get the "out" (Kuzzle 2.56
+			// hotelClerk.ts unsubscribe notifies even when the room is deleted here).
+			e.bp.ForwardUser(&UserEvent{Node: e.cfg.Node, RoomID: rm.id, Count: 0, Timestamp: e.cfg.Clock(),
+				Volatile: m.volatile, Action: "unsubscribe"})
+		}
 		e.killLocked(rm)
 	} else {
 		e.notifyUserLocked(rm, false, e.cfg.Clock(), m.volatile, "unsubscribe")
