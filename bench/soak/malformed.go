@@ -121,7 +121,7 @@ func (w *worker) runMalCase(mc malCase, id string) error {
 		return fmt.Errorf("dial: %w", err)
 	}
 	defer c.Close()
-	_ = c.NetConn().SetDeadline(time.Now().Add(15 * time.Second))
+	_ = c.NetConn().SetDeadline(time.Now().Add(replyWait))
 	if _, err := c.NetConn().Write(mc.frame); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}
@@ -169,14 +169,14 @@ func (w *worker) runMalCase(mc malCase, id string) error {
 
 // malHandshake sends mc.request on a raw TCP connection and checks the HTTP status.
 func (w *worker) malHandshake(mc malCase) error {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), replyWait)
 	defer cancel()
 	nc, err := load.DialTCP(ctx, w.target, w.ips[w.src.Add(1)%uint64(len(w.ips))])
 	if err != nil {
 		return fmt.Errorf("dial: %w", err)
 	}
 	defer nc.Close()
-	_ = nc.SetDeadline(time.Now().Add(15 * time.Second))
+	_ = nc.SetDeadline(time.Now().Add(replyWait))
 	if _, err := nc.Write([]byte(mc.request)); err != nil {
 		return fmt.Errorf("write: %w", err)
 	}

@@ -123,7 +123,7 @@ func Markdown(res *Result) string {
 		st.ChurnOpened, st.ChurnUnsub, st.ChurnClose, st.ChurnDrop, st.ChurnDelivered, st.ChurnWrong, st.ChurnErrors)
 	fmt.Fprintf(&b, "| slow readers | %d connections, %d messages read, %d cut with 1011 |\n", st.SlowOpened, st.SlowRead, st.SlowCut1011)
 	fmt.Fprintf(&b, "| non-readers | %d connections; %d cut with 1011, %d still open at the drain |\n", st.NonReadOpened, st.NonReadCut1011, st.NonReadStill)
-	fmt.Fprintf(&b, "| slow and non-readers cut without a close frame | %d (first: %s) |\n", st.CutNoCode, st.CutNoCodeErr)
+	fmt.Fprintf(&b, "| slow and non-readers ended without a close frame to read | %d (first: %s): the server closed them after its -close-timeout while the 1011 sat behind their unread data |\n", st.CutNoCode, st.CutNoCodeErr)
 	if len(st.OtherCodes) > 0 {
 		fmt.Fprintf(&b, "| slow and non-readers, other close codes | %v |\n", st.OtherCodes)
 	}

@@ -12,7 +12,7 @@ import (
 // TestShortSoak runs the short soak end to end against kuzzlews built from the repository
 // root (or KUZZLEWS_BIN): 2,000 connections for 30 s over loopback with churn, slow readers,
 // non-readers and malformed input. It must lose no delivery to a stayer, answer every
-// malformed input as expected, cut non-readers with 1011, and come back to its baseline
+// malformed input as expected, cut slow clients (1011), and come back to its baseline
 // (no connection, no room, fds and goroutines as before, RSS within the slack).
 func TestShortSoak(t *testing.T) {
 	cfg := Short()
@@ -49,8 +49,10 @@ func TestShortSoak(t *testing.T) {
 	if st.ChurnUnsub == 0 || st.ChurnClose == 0 || st.ChurnDrop == 0 {
 		t.Errorf("churn endings: %d unsubscribe, %d close, %d drop; want each at least once", st.ChurnUnsub, st.ChurnClose, st.ChurnDrop)
 	}
-	if st.NonReadCut1011 == 0 {
-		t.Errorf("no non-reader was cut with 1011 (%d connections, %d still open at the drain)", st.NonReadOpened, st.NonReadStill)
+	// Whether a client still sees the 1011 depends on how long after the cut it drains (the
+	// server resets the socket after -close-timeout), so only the server's count is asserted.
+	if res.End.SlowClosed == 0 || st.NonReadCut1011+st.CutNoCode == 0 {
+		t.Errorf("no slow client was cut: server count %d, seen by non-readers %d with 1011, %d without", res.End.SlowClosed, st.NonReadCut1011, st.CutNoCode)
 	}
 	if len(res.Checks) != 5 {
 		t.Errorf("checks %+v, want connections, rooms, fds, goroutines, rss", res.Checks)

@@ -261,9 +261,15 @@ func (w *worker) emit(r Report) {
 	}
 }
 
-// dial connects from the next source address, with SO_RCVBUF rcvbuf when > 0, within 15 s.
+// replyWait bounds every wait for one answer of the server (a reply, a close code, an echo).
+// It is a bound against a hang, not a performance figure: on a 2-core machine shared with
+// other work, deliveries took up to 8 s in the full soak.
+const replyWait = 30 * time.Second
+
+// dial connects from the next source address, with SO_RCVBUF rcvbuf when > 0, within
+// replyWait.
 func (w *worker) dial(rcvbuf int) (*load.Conn, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), replyWait)
 	defer cancel()
 	t := w.target
 	t.RcvBuf = rcvbuf
@@ -555,7 +561,7 @@ func (w *worker) start(d time.Duration) {
 	}
 }
 
-// publish sends rate publications per second on p until stop, then waits up to 10 s for
+// publish sends rate publications per second on p until stop, then waits up to replyWait for
 // the replies; the unanswered ones are failed.
 func (w *worker) publish(p *publisher, rate float64, pad int) {
 	if rate <= 0 {
@@ -586,7 +592,7 @@ func (w *worker) publish(p *publisher, rate float64, pad int) {
 			break
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(replyWait)
 	for time.Now().Before(deadline) {
 		p.mu.Lock()
 		n := len(p.pending)
@@ -639,7 +645,7 @@ func reader(c *load.Conn, fn func(m []byte)) <-chan error {
 	return done
 }
 
-// closeHandshake sends a close 1000 and waits (5 s) for the server's echo on done.
+// closeHandshake sends a close 1000 and waits (up to replyWait) for the server's echo on done.
 func closeHandshake(c *load.Conn, done <-chan error) error {
 	defer c.Close()
 	if err := c.WriteClose(1000); err != nil {
@@ -651,8 +657,8 @@ func closeHandshake(c *load.Conn, done <-chan error) error {
 			return fmt.Errorf("close handshake: %v, code %d", err, c.CloseCode())
 		}
 		return nil
-	case <-time.After(5 * time.Second):
-		return errors.New("close handshake: no echo within 5 s")
+	case <-time.After(replyWait):
+		return fmt.Errorf("close handshake: no echo within %v", replyWait)
 	}
 }
 
@@ -721,8 +727,8 @@ func (w *worker) churn(i int) {
 					}
 				case err = <-done:
 					err = fmt.Errorf("connection ended before the unsubscribe reply: %v", err)
-				case <-time.After(10 * time.Second):
-					err = errors.New("no unsubscribe reply within 10 s")
+				case <-time.After(replyWait):
+					err = fmt.Errorf("no unsubscribe reply within %v", replyWait)
 				}
 			}
 			if err == nil {
@@ -875,11 +881,25 @@ func (w *worker) nonReader(i int) {
 			c.Close()
 			return
 		}
+		// Drain: what the server sent, then its close frame if it cut the connection; a
+		// connection still open delivers until this deadline.
 		_ = c.NetConn().SetReadDeadline(time.Now().Add(10 * time.Second))
+		stopWatch := make(chan struct{})
+		go func() {
+			select {
+			case <-w.stopCh:
+				c.Close()
+			case <-stopWatch:
+			}
+		}()
 		for err == nil {
 			_, err = c.ReadMessage()
 		}
+		close(stopWatch)
 		c.Close()
+		if w.stopped() {
+			return
+		}
 		var ne net.Error
 		if errors.As(err, &ne) && ne.Timeout() {
 			w.nonStill.Add(1)
@@ -1018,7 +1038,7 @@ func (w *worker) verify(pubs []PubState) *Verify {
 	return v
 }
 
-// closeAll ends the stayers and publishers with the close handshake (15 s for all), then
+// closeAll ends the stayers and publishers with the close handshake (2 x replyWait for all), then
 // closes every socket. It returns the stayers whose handshake completed and the others.
 func (w *worker) closeAll() (clean, other int) {
 	if !w.closing.CompareAndSwap(false, true) {
@@ -1036,7 +1056,7 @@ func (w *worker) closeAll() (clean, other int) {
 		_ = p.c.WriteClose(1000)
 	}
 	expired := make(chan struct{})
-	timer := time.AfterFunc(15*time.Second, func() { close(expired) })
+	timer := time.AfterFunc(2*replyWait, func() { close(expired) })
 	defer timer.Stop()
 	for _, s := range w.stayers {
 		select {

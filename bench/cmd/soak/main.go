@@ -11,7 +11,7 @@
 // Results go to -out (default results/soak-<UTC time>): soak.json, soak.md, soak.png, and
 // server-soak.log and workers.log (not committed). The exit status is 1 when a requirement
 // was missed (a lost delivery, a stayer dropped, a wrong answer to malformed input, the
-// server not back at its baseline, ...), 2 for bad flags or when the soak could not run.
+// server not back at its baseline, ...), 2 for bad flags or when the soak could not start.
 //
 // With -worker it is one client process of the soak, driven by the coordinator over
 // stdin/stdout (see bench/soak).
