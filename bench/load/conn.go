@@ -64,6 +64,8 @@ type Conn struct {
 	wmu   sync.Mutex
 	wbuf  []byte // frame being written; wmu guards it
 	cid   uint32 // next Centrifugo command id
+	// closeCode is the status code of the close frame ReadMessage last saw (see CloseCode).
+	closeCode int
 }
 
 // dialer returns a net.Dialer bound to src with the target's socket options.
@@ -199,6 +201,7 @@ func (c *Conn) ReadMessage() ([]byte, error) {
 			c.buf = c.buf[:start]
 			continue
 		case ws.OpClose:
+			c.closeCode = closeStatus(c.buf[start:])
 			return nil, io.EOF
 		}
 		if h.Fin {
