@@ -105,7 +105,25 @@ func (s *slowReader) Read(p []byte) (int, error) {
 // notifications not yet started are dropped, the one in progress (32 KiB at most) is
 // finished, and the close frame follows it into the kernel at once.
 func TestHostileSlowSubscriberReads1011(t *testing.T) {
-	s := startServer(t, Config{MaxQueuedBytes: 8 << 20, CloseTimeout: 500 * time.Millisecond})
+	slowSubscriberGets1011(t, Config{MaxQueuedBytes: 8 << 20, CloseTimeout: 500 * time.Millisecond}, 2<<20, false)
+}
+
+// The issue's own case: a subscriber reading at 0.5 MB/s that keeps sending its
+// application pings ({"p":1} every 100 ms, as an SDK does every 2 s) while it falls behind.
+// Its unread data used to fill the kernel's autotuned send buffer (up to 4 MiB: 8 s at
+// that rate), the close deadline passed first, and closing a socket with unread input
+// reset it: the client saw ECONNRESET. SendBufferSize bounds what the kernel holds, so the
+// 1011 arrives within the default CloseTimeout.
+func TestHostileSlowPingingSubscriberReads1011(t *testing.T) {
+	slowSubscriberGets1011(t, Config{}, 512<<10, true)
+}
+
+// slowSubscriberGets1011 subscribes a client with a 4 KiB receive buffer that reads at
+// rate bytes/s (pinging every 100 ms when ping), publishes until the server cuts it as
+// slow, and checks that the client reads close code 1011.
+func slowSubscriberGets1011(t *testing.T, cfg Config, rate int, ping bool) {
+	t.Helper()
+	s := startServer(t, cfg)
 	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
 		return rc.Control(func(fd uintptr) {
 			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
@@ -137,7 +155,7 @@ func TestHostileSlowSubscriberReads1011(t *testing.T) {
 	}
 	ended := make(chan end, 1)
 	go func() {
-		sr := &slowReader{r: slow.br, rate: 2 << 20}
+		sr := &slowReader{r: slow.br, rate: rate}
 		for {
 			f, err := ws.ReadFrame(sr)
 			if err != nil {
@@ -152,6 +170,24 @@ func TestHostileSlowSubscriberReads1011(t *testing.T) {
 		}
 	}()
 
+	if ping {
+		stop := make(chan struct{})
+		defer close(stop)
+		go func() {
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for {
+				select {
+				case <-stop:
+					return
+				case <-tick.C:
+					if _, err := conn.Write(maskedFrame(true, ws.OpText, []byte(`{"p":1}`), true)); err != nil {
+						return
+					}
+				}
+			}
+		}()
+	}
 	publisher := dialWS(t, s)
 	pad := strings.Repeat("x", 32<<10)
 	for i := 0; i < 1000 && s.slowClosed.Load() == 0; i++ { // 32 MiB at most

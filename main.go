@@ -57,6 +57,7 @@ func flags(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.DurationVar(&cfg.IdleTimeout, "idle-timeout", DefaultIdleTimeout, "close connections silent for that long, WebSocket with 1001 (0: the default; negative: never)")
 	fs.DurationVar(&cfg.PingInterval, "ping-interval", 0, "send a WebSocket PING to connections silent for that long; a client that answers stays connected (0: never; negative: refused)")
 	fs.IntVar(&cfg.MaxQueuedBytes, "max-queued-bytes", DefaultMaxQueuedBytes, "bytes waiting to be written to one client before it is closed with 1011 (0: the default; negative: refused)")
+	fs.IntVar(&cfg.SendBufferSize, "send-buffer-size", DefaultSendBufferSize, "SO_SNDBUF of each client socket in bytes: bounds what a non-reading client holds in the kernel, so its 1011 arrives in time (0: the default; negative: the kernel's autotuning)")
 	fs.IntVar(&cfg.RateLimit, "rate-limit", 0, "messages per second per WebSocket connection (0: unlimited; negative: refused)")
 	fs.DurationVar(&cfg.CloseTimeout, "close-timeout", DefaultCloseTimeout, "time a closing connection gets to flush and see the client close (0: the default; negative: refused)")
 	fs.IntVar(&cfg.MaxConditions, "max-conditions", DefaultMaxConditions, "largest number of conditions in a subscription filter after normalization (0: the default; negative: no limit)")

@@ -37,6 +37,7 @@ const (
 	DefaultMaxConditions     = filter.DefaultMaxConditions
 	DefaultMaxRooms          = room.DefaultMaxRooms
 	DefaultMaxJSONDepth      = kuzzle.DefaultMaxDepth
+	DefaultSendBufferSize    = 256 << 10
 )
 
 // Config is the server's configuration. The zero value works: every zero field takes the
@@ -74,6 +75,12 @@ type Config struct {
 	// counted. One message of any size is always accepted when nothing is waiting, so a
 	// large response or notification alone never counts as slow.
 	MaxQueuedBytes int
+	// SendBufferSize is each client socket's SO_SNDBUF, in bytes (the kernel doubles it):
+	// how much a client that does not read can hold in the kernel beyond MaxQueuedBytes.
+	// Bounded, the 1011 sent to a slow client reaches it within CloseTimeout even at a few
+	// hundred KB/s. 0 means DefaultSendBufferSize (256 KiB); negative leaves the kernel's
+	// autotuning (net.ipv4.tcp_wmem, up to 4 MiB).
+	SendBufferSize int
 	// RateLimit is the largest number of messages one connection may send per second;
 	// later ones get the room-less network.websocket.ratelimit_exceeded error and are not
 	// executed (Kuzzle's limits.requestsRate per socket). 0 disables it.
@@ -170,6 +177,9 @@ func (c Config) withDefaults() Config {
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = DefaultCloseTimeout
 	}
+	if c.SendBufferSize == 0 {
+		c.SendBufferSize = DefaultSendBufferSize
+	}
 	if c.MaxJSONDepth <= 0 {
 		c.MaxJSONDepth = DefaultMaxJSONDepth
 	}
@@ -229,6 +239,7 @@ func NewServer(cfg Config) (*Server, error) {
 		Workers:         cfg.Workers,
 		MaxConns:        cfg.MaxConns,
 		MaxQueuedBytes:  cfg.MaxQueuedBytes,
+		SendBufferSize:  max(cfg.SendBufferSize, 0),
 		MaxPendingBytes: cfg.MaxMessageSize + 2*cfg.MaxHandshakeBytes,
 		CloseTimeout:    cfg.CloseTimeout,
 		Logger:          cfg.Logger,

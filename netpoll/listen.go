@@ -108,6 +108,9 @@ func (p *Poller) accept(ln *listener, ev netpoll.EpollEvent) {
 			continue
 		}
 		_ = unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1)
+		if n := p.cfg.SendBufferSize; n > 0 {
+			_ = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_SNDBUF, n)
+		}
 		c := &Conn{fd: fd, p: p, slot: -1}
 		c.h = p.newHandler(c)
 		if !p.register(c) {

@@ -47,6 +47,12 @@ type Config struct {
 	ConnLimitResponse []byte
 	// ReadBufferSize is the size of each worker's read buffer, in bytes. Zero means 64 KiB.
 	ReadBufferSize int
+	// SendBufferSize sets SO_SNDBUF of every accepted socket, in bytes (Linux doubles it,
+	// socket(7)): the data a client has not read yet that the kernel holds beyond
+	// MaxQueuedBytes. Bounding it lets a close frame queued after DiscardAndClose reach a
+	// slow client within CloseTimeout. Zero leaves the kernel's autotuning
+	// (net.ipv4.tcp_wmem, up to 4 MiB on most systems); negative is refused by New.
+	SendBufferSize int
 	// ReadBudget is how many bytes one connection may read in one turn before the worker
 	// moves on, so a chatty client cannot starve others. Zero means 4 x ReadBufferSize.
 	ReadBudget int
@@ -154,6 +160,9 @@ type Poller struct {
 // newHandler is called once per accepted connection, on the epoll goroutine; it must not
 // block. The poller serves nothing until Listen.
 func New(cfg Config, newHandler func(*Conn) Handler) (*Poller, error) {
+	if cfg.SendBufferSize < 0 {
+		return nil, errors.New("netpoll: negative SendBufferSize")
+	}
 	cfg = cfg.withDefaults()
 	p := &Poller{
 		cfg:        cfg,
