@@ -69,9 +69,11 @@ func FuzzHTTPRequest(f *testing.F) {
 	} {
 		f.Add(seed.method, seed.target, seed.contentType, []byte(seed.body))
 	}
-	cfg := Config{Logger: discardLogger()}.withDefaults()
-	s := newServer(cfg)
-	s.rooms = newRooms(cfg, nil)
+	s, err := NewServer(Config{Logger: discardLogger()}) // a poller, for server:info; never listening
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { s.Shutdown(0) })
 	f.Fuzz(func(t *testing.T, method, target, contentType string, body []byte) {
 		r, err := http.NewRequest(method, "http://kuzzlews"+target, bytes.NewReader(body))
 		if err != nil || r.URL.Path == "" || r.URL.Path[0] != '/' {
