@@ -280,6 +280,33 @@ func parsePublicKey(b []byte) (any, error) {
 	return nil, fmt.Errorf("auth: unsupported public key type %T", pub)
 }
 
+// PublicKeyAlgorithm returns the JWT algorithm a PEM public key (TokenConfig.PublicKey)
+// is usually used with, for a default allow-list: RS256 for RSA, ES256, ES384 or ES512
+// for ECDSA on P-256, P-384 or P-521, EdDSA for Ed25519. It fails as NewTokens does on a
+// key that does not parse or whose type or curve is not supported.
+func PublicKeyAlgorithm(pemKey []byte) (string, error) {
+	pub, err := parsePublicKey(pemKey)
+	if err != nil {
+		return "", err
+	}
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return "RS256", nil
+	case ed25519.PublicKey:
+		return "EdDSA", nil
+	case *ecdsa.PublicKey:
+		switch k.Curve.Params().BitSize {
+		case 256:
+			return "ES256", nil
+		case 384:
+			return "ES384", nil
+		case 521:
+			return "ES512", nil
+		}
+	}
+	return "", errors.New("auth: unsupported public key curve")
+}
+
 // keyFits reports whether pub verifies signatures of the asymmetric method m.
 func keyFits(m jwt.SigningMethod, pub any) bool {
 	switch m := m.(type) {
