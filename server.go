@@ -103,6 +103,9 @@ type Config struct {
 	// answers. Clients that send no Origin header (servers, the SDK on Node.js) are never
 	// refused.
 	AllowedOrigins []string
+	// Auth configures authentication and rights (security.go); its zero value is the open
+	// mode: every client is the anonymous user with every right.
+	Auth AuthConfig
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -143,7 +146,7 @@ func (c Config) validate() error {
 			return &settingError{f.flag, f.d, "must not be negative"}
 		}
 	}
-	return nil
+	return c.Auth.validate()
 }
 
 func (c Config) withDefaults() Config {
@@ -200,6 +203,7 @@ type Server struct {
 	clientLogs logLimiter       // rate limit of client-error logs
 	debugLogs  bool             // the logger takes debug lines: client errors are logged
 	origins    map[string]bool  // cfg.AllowedOrigins, lower-cased; nil: any
+	auth       *authState       // authentication and rights; nil: open (security.go)
 
 	draining     atomic.Bool  // server:healthCheck answers 503 (Drain, then Shutdown)
 	shuttingDown atomic.Bool  // every request is refused, new upgrades get 503
@@ -215,6 +219,11 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := newServer(cfg)
+	a, err := newAuth(s)
+	if err != nil {
+		return nil, err
+	}
+	s.auth = a
 	p, err := netpoll.New(netpoll.Config{
 		Workers:         cfg.Workers,
 		MaxConns:        cfg.MaxConns,
@@ -224,6 +233,7 @@ func NewServer(cfg Config) (*Server, error) {
 		Logger:          cfg.Logger,
 	}, s.newClient)
 	if err != nil {
+		a.close()
 		return nil, err
 	}
 	s.poll = p
@@ -360,6 +370,7 @@ func (s *Server) Shutdown(timeout time.Duration) int {
 	s.httpLn.Close()
 	s.served.Do(func() { close(s.apiDone) }) // never started: then Listen will not start it
 	<-s.apiDone
+	s.auth.close()
 	return forced
 }
 
