@@ -850,3 +850,36 @@ func TestBinaryOpenWarningAndHashPassword(t *testing.T) {
 		t.Fatalf("hash-password: %v %q", err, out)
 	}
 }
+
+// BenchmarkDispatchServerNowWithToken is BenchmarkDispatchServerNow with a security file
+// and a token on every request: verification from the cache, the session's user, the
+// rights check.
+func BenchmarkDispatchServerNowWithToken(b *testing.B) {
+	file := filepath.Join(b.TempDir(), "security.json")
+	if err := os.WriteFile(file, []byte(securityFile()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	s, err := NewServer(Config{Logger: discardLogger(), Auth: AuthConfig{SecurityFile: file, Secret: testJWTSecret}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Shutdown(0)
+	tok, err := s.auth.tokens.Issue("alice", time.Hour)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ses := &session{s: s, out: &recorder{}, notifiable: true}
+	msg := []byte(`{"action":"now","controller":"server","requestId":"09aed01c-b9b5-4820-ac8a-74f372b25e2a","jwt":"` + tok.Encoded() +
+		`","volatile":{"sdkInstanceId":"c8cbce7d-0e46-4104-96dd-67b66d6c4e48","sdkName":"js@7.17.1-beta.1"}}`)
+	if f := ses.process(msg); !bytes.Contains(f, []byte(`"status":200`)) {
+		b.Fatalf("response %s", f)
+	}
+	b.ReportAllocs()
+	b.SetBytes(int64(len(msg)))
+	for b.Loop() {
+		if f := ses.process(msg); len(f) == 0 {
+			b.Fatal("no response")
+		}
+	}
+	ses.close()
+}
