@@ -885,3 +885,28 @@ func BenchmarkDispatchServerNowWithToken(b *testing.B) {
 	}
 	ses.close()
 }
+
+// The security settings come from the -config file and the environment too.
+func TestAuthSettingsSources(t *testing.T) {
+	file := writeFile(t, "kuzzlews.json", `{"jwt-secret": "from-the-file", "jwt-algorithms": ["HS256", "HS512"], "jwt-ttl": "90m", "security": "/etc/kuzzlews/security.json", "logins-per-address": 0}`)
+	var errOut bytes.Buffer
+	cfg, _, code, ok := settings([]string{"-config", file}, []string{"KUZZLEWS_LOGINS_PER_SECOND=3"}, &errOut)
+	if !ok {
+		t.Fatalf("settings: %d %s", code, errOut.String())
+	}
+	a := cfg.Auth
+	if a.Secret != "from-the-file" || strings.Join(a.Algorithms, ",") != "HS256,HS512" || a.TTL != 90*time.Minute ||
+		a.SecurityFile != "/etc/kuzzlews/security.json" || a.LoginsPerSecond != 3 || a.LoginsPerAddress != 0 {
+		t.Fatalf("auth settings %+v", a)
+	}
+	cfg, _, _, ok = settings(nil, nil, &errOut)
+	if !ok || cfg.Auth.configured() || cfg.Auth.TTL != DefaultJWTTTL || cfg.Auth.LoginsPerSecond != DefaultLoginsPerSecond ||
+		cfg.Auth.LoginsPerAddress != DefaultLoginsPerAddress {
+		t.Fatalf("defaults %+v", cfg.Auth)
+	}
+	bad := writeFile(t, "bad.json", `{"jwt-secret": {"value": "nested-secret"}}`)
+	errOut.Reset()
+	if _, _, code, ok := settings([]string{"-config", bad}, nil, &errOut); ok || code != 2 || strings.Contains(errOut.String(), "nested-secret") {
+		t.Fatalf("bad secret type: %d %q", code, errOut.String())
+	}
+}
