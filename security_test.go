@@ -213,7 +213,19 @@ func TestRightsThroughPipeline(t *testing.T) {
 		resp.Get("error.code").Int() != 117637121 {
 		t.Fatalf("unauthorized: %s", resp.Raw)
 	}
+	// One link per connection: a new token replaces the previous one.
+	ask(t, ses, rec, req("server", "publicApi", alice))
+	if tok, ok := ses.s.auth.expirer.Get(ses.rc.ID()); !ok || tok.Kuid != "alice" || ses.s.auth.expirer.Len() != 1 {
+		t.Fatalf("link %v %v", tok, ok)
+	}
+	ask(t, ses, rec, req("server", "publicApi", bob))
+	if tok, ok := ses.s.auth.expirer.Get(ses.rc.ID()); !ok || tok.Kuid != "bob" || ses.s.auth.expirer.Len() != 1 {
+		t.Fatalf("link after bob's token %v %v", tok, ok)
+	}
 	ses.close()
+	if ses.s.auth.expirer.Len() != 0 {
+		t.Fatal("the link outlived the session")
+	}
 }
 
 // realtime:list hides the rooms the caller may not subscribe to; publications carry the
