@@ -128,7 +128,7 @@ func ask(t *testing.T, ses *session, rec *recorder, msg string) (gjson.Result, [
 func req(controller, action, jwtToken string, extra ...string) string {
 	b := `{"controller":"` + controller + `","action":"` + action + `"`
 	if jwtToken != "" {
-		b += `,"jwt":` + string(mustJSON(jwtToken))
+		b += `,"jwt":` + string(quoteJSON(jwtToken))
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		b += `,"` + extra[i] + `":` + extra[i+1]
@@ -136,7 +136,8 @@ func req(controller, action, jwtToken string, extra ...string) string {
 	return b + "}"
 }
 
-func mustJSON(v any) []byte {
+// quoteJSON is v in JSON.
+func quoteJSON(v any) []byte {
 	b, err := json.Marshal(v)
 	if err != nil {
 		panic(err)
@@ -364,7 +365,7 @@ func TestAuthControllerThroughPipeline(t *testing.T) {
 	ses, rec := newAuthSession(t, Config{Auth: cfg})
 	alice := token(t, "alice")
 
-	resp, _ := ask(t, ses, rec, req("auth", "checkToken", "", "body", `{"token":`+string(mustJSON(alice))+`}`))
+	resp, _ := ask(t, ses, rec, req("auth", "checkToken", "", "body", `{"token":`+string(quoteJSON(alice))+`}`))
 	if resp.Get("result.valid").Bool() != true || resp.Get("result.kuid").Str != "alice" || resp.Get("result.expiresAt").Int() < time.Now().UnixMilli() {
 		t.Fatalf("checkToken: %s", resp.Raw)
 	}
