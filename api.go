@@ -2,6 +2,7 @@ package main
 
 import (
 	"github.com/google/uuid"
+	"github.com/kuzzlews/kuzzlews/auth"
 	"github.com/kuzzlews/kuzzlews/frame"
 	"github.com/kuzzlews/kuzzlews/kuzzle"
 	"github.com/kuzzlews/kuzzlews/room"
@@ -23,6 +24,23 @@ type session struct {
 	out  transport
 	rate rateWindow
 	rc   *room.Conn // the connection in the room engine; nil until first used
+
+	// notifiable: the transport takes server notifications (WebSocket, Kuzzle's
+	// realtimeNotifications protocols), so verified tokens are linked to the connection
+	// for TokenExpired.
+	notifiable bool
+	// remote is the client's address when out is not an addresser (HTTP).
+	remote addresser
+
+	// The last verified token (security.go): its string, copied out of the message, and
+	// its user under the Security userSec; linked is the token string linked to the
+	// connection for expiry, "" for none; registered tells that the session is in the
+	// server's map of linked sessions (until it closes).
+	tokStr     string
+	user       *auth.User
+	userSec    *auth.Security
+	linked     string
+	registered bool
 }
 
 // handle runs one client message through Kuzzle's pipeline and queues the frame that
@@ -36,9 +54,23 @@ func (ses *session) handle(msg []byte) {
 // close releases what the session holds: its subscriptions leave their rooms ("user out"
 // notifications go out).
 func (ses *session) close() {
+	if ses.registered {
+		ses.s.auth.unlink(ses)
+	}
 	if ses.rc != nil {
 		ses.s.rooms.Disconnect(ses.rc)
 	}
+}
+
+// roomConn returns the session's connection in the room engine, registering it on first
+// use: a client that never uses the realtime controller (nor links a token) costs the
+// engine nothing. The connection id is a UUIDv4, like Kuzzle's. It is set once, on the
+// connection's turn.
+func (ses *session) roomConn() *room.Conn {
+	if ses.rc == nil {
+		ses.rc = ses.s.rooms.Connect(uuid.NewString(), ses.out)
+	}
+	return ses.rc
 }
 
 // process runs msg through Kuzzle's pipeline (Kuzzle 2.56 lib/core/network/protocols/
@@ -91,9 +123,9 @@ func (ses *session) process(msg []byte) []byte {
 	return frame.Seal(buf, frame.OpText)
 }
 
-// execute checks the controller and action and runs the action. ep is the endpoint's id
-// for the request metrics: an "unknown" one when the controller or the action does not
-// exist.
+// execute checks the controller and action, then the caller's rights (unless the server
+// is open: security.go), and runs the action. ep is the endpoint's id for the request
+// metrics: an "unknown" one when the controller or the action does not exist.
 func (s *Server) execute(ses *session, r *kuzzle.Request) (ep int, result []byte, err error) {
 	controller, action := r.ControllerName(), r.ActionName()
 	actions, known := endpoints.byName[controller]
@@ -118,7 +150,13 @@ func (s *Server) execute(ses *session, r *kuzzle.Request) (ep int, result []byte
 	case !found:
 		return ep, nil, kuzzle.ErrActionNotFound.New(controller, action)
 	}
-	result, err = a.run(call{s: s, ses: ses, req: r})
+	c := call{s: s, ses: ses, req: r}
+	if s.auth != nil {
+		if err := s.auth.authorize(&c, controller, action); err != nil {
+			return ep, nil, err
+		}
+	}
+	result, err = a.run(c)
 	return ep, result, err
 }
 

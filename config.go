@@ -34,6 +34,9 @@ const envPrefix = "KUZZLEWS_"
 // come from the environment (KUZZLEWS_CONFIG), not from the file itself.
 var flagOnly = map[string]bool{"version": true}
 
+// secretFlags are the flags whose values error messages never show.
+var secretFlags = map[string]bool{"jwt-secret": true}
+
 // envName is the environment variable of flag name: KUZZLEWS_MAX_QUEUED_BYTES for
 // max-queued-bytes.
 func envName(name string) string {
@@ -64,7 +67,7 @@ func configure(fs *flag.FlagSet, args, environ []string, configFlag string) (sou
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, configErrorf("unexpected argument %q (flags only; see -h)", fs.Arg(0))
+		return nil, configErrorf("unexpected argument %q (flags only, or the hash-password command first; see -h)", fs.Arg(0))
 	}
 	src := sources{}
 	fs.Visit(func(f *flag.Flag) { src[f.Name] = "flag -" + f.Name })
@@ -114,7 +117,11 @@ func configure(fs *flag.FlagSet, args, environ []string, configFlag string) (sou
 			return
 		}
 		if err := fs.Set(f.Name, v); err != nil {
-			errs = configErrorf("%s: invalid value %q for -%s: %v", from, v, f.Name, err)
+			if secretFlags[f.Name] {
+				errs = configErrorf("%s: invalid value for -%s", from, f.Name)
+			} else {
+				errs = configErrorf("%s: invalid value %q for -%s: %v", from, v, f.Name, err)
+			}
 			return
 		}
 		src[f.Name] = from

@@ -41,7 +41,7 @@ type client struct {
 
 func (s *Server) newClient(c *netpoll.Conn) netpoll.Handler {
 	cl := &client{conn: c}
-	cl.session = session{s: s, out: cl}
+	cl.session = session{s: s, out: cl, notifiable: true}
 	cl.r.MaxMessageSize = s.cfg.MaxMessageSize
 	c.SetDeadline(s.cfg.HandshakeTimeout)
 	return cl

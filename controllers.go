@@ -7,17 +7,21 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/google/uuid"
+	"github.com/kuzzlews/kuzzlews/auth"
 	"github.com/kuzzlews/kuzzlews/kuzzle"
 	"github.com/kuzzlews/kuzzlews/room"
 	"github.com/tidwall/gjson"
 )
 
-// call is one request being executed: the server, the session it came from, the request.
+// call is one request being executed: the server, the session it came from, the
+// request, and who makes it (security.go): user nil in open mode, tok the verified token
+// (zero without one).
 type call struct {
-	s   *Server
-	ses *session
-	req *kuzzle.Request
+	s    *Server
+	ses  *session
+	req  *kuzzle.Request
+	user *auth.User
+	tok  auth.Token
 }
 
 // endpoint is one API action: its implementation, which returns the raw JSON `result` or
@@ -42,9 +46,14 @@ type route struct {
 // endpoint (Kuzzle 2.56 lib/api/controllers/*). It is never modified; endpoints numbers it
 // for the metrics.
 var controllers = map[string]map[string]endpoint{
-	"auth": {
+	"auth": { // security.go
 		"checkToken":     {run: authCheckToken, http: []route{{"POST", "/_checkToken"}}},
 		"getCurrentUser": {run: authGetCurrentUser, http: []route{{"GET", "/_me"}, {"GET", "/users/_me"}}},
+		"getMyRights":    {run: authGetMyRights, http: []route{{"GET", "/_me/_rights"}, {"GET", "/users/_me/_rights"}}},
+		"getStrategies":  {run: authGetStrategies, http: []route{{"GET", "/strategies"}}},
+		"login":          {run: authLogin, http: []route{{"GET", "/_login/:strategy"}, {"POST", "/_login/:strategy"}}},
+		"logout":         {run: authLogout, http: []route{{"POST", "/_logout"}}},
+		"refreshToken":   {run: authRefreshToken, http: []route{{"POST", "/_refreshToken"}}},
 	},
 	"realtime": {
 		"count":       {run: realtimeCount},
@@ -202,34 +211,10 @@ func serverInfo(c call) ([]byte, error) {
 	return append(b, `},"services":{}}}`...), nil
 }
 
-// --- auth controller (lib/api/controllers/authController.ts) ---
-
-// authCheckToken answers auth:checkToken. kuzzlews serves anonymous users only: no
-// token means the anonymous user, any token is invalid.
-func authCheckToken(c call) ([]byte, error) {
-	token := c.req.Body.Get("token")
-	if !kuzzle.Present(token) || (token.Type == gjson.String && token.Str == "") {
-		return []byte(`{"expiresAt":null,"kuid":"-1","valid":true}`), nil
-	}
-	return []byte(`{"state":"Invalid token.","valid":false}`), nil
-}
-
-// authGetCurrentUser answers auth:getCurrentUser for the anonymous user.
-func authGetCurrentUser(call) ([]byte, error) {
-	return []byte(`{"_id":"-1","_source":{"profileIds":["anonymous"]},"strategies":[]}`), nil
-}
-
 // --- realtime controller (lib/api/controllers/realtimeController.ts) ---
 
-// roomConn returns the session's connection in the room engine, registering it on first
-// use: a client that never uses the realtime controller costs the engine nothing. The
-// connection id is a UUIDv4, like Kuzzle's.
-func (c *call) roomConn() *room.Conn {
-	if c.ses.rc == nil {
-		c.ses.rc = c.s.rooms.Connect(uuid.NewString(), c.ses.out)
-	}
-	return c.ses.rc
-}
+// roomConn returns the session's connection in the room engine (session.roomConn).
+func (c *call) roomConn() *room.Conn { return c.ses.roomConn() }
 
 // options reads the scope, users, volatile and timestamp arguments of subscribe and join.
 func (c *call) options() room.Options {
@@ -314,10 +299,11 @@ func realtimeCount(c call) ([]byte, error) {
 }
 
 // realtimeList is realtime:list: {"<index>":{"<collection>":{"<roomId>":<count>}}}, keys
-// sorted. It takes no argument.
+// sorted, without the pairs the caller may not realtime:subscribe to (Kuzzle's
+// hotelClerk.ts listSubscriptions). It takes no argument.
 func realtimeList(c call) ([]byte, error) {
 	out := map[string]map[string]map[string]int{}
-	for _, rc := range c.s.rooms.List(nil) {
+	for _, rc := range c.s.rooms.List(c.subscribable()) {
 		if out[rc.Index] == nil {
 			out[rc.Index] = map[string]map[string]int{}
 		}
@@ -351,6 +337,7 @@ func realtimePublish(c call) ([]byte, error) {
 		RequestID:  kuzzle.Bytes(c.req.RequestID),
 		Volatile:   kuzzle.Bytes(c.req.Volatile.Raw),
 		Timestamp:  c.req.Stamp(0),
+		Author:     c.author(),
 	})
 	return publishedResult, nil
 }

@@ -443,7 +443,7 @@ func (s *Server) answerHTTP(w http.ResponseWriter, r *http.Request, originAllowe
 		e = kuzzle.ErrUnauthorizedOrigin.New(r.Header.Get("Origin"))
 		return label, ep, s.httpEnvelope(&req, nil, e), e
 	}
-	ses := session{s: s, out: httpTransport{}}
+	ses := session{s: s, out: httpTransport{}, remote: addrString(r.RemoteAddr)}
 	_, result, err := s.execute(&ses, &req)
 	ses.close()
 	e = kuzzle.AsError(err)

@@ -3,10 +3,12 @@
 // Usage:
 //
 //	kuzzlews [flags]
+//	kuzzlews hash-password < file
 //
 // Settings come from flags, then KUZZLEWS_* environment variables, then the JSON file of
 // -config, then defaults (config.go). It listens on -host:-port (default :7513) for
-// WebSocket clients and HTTP requests, logs with log/slog to stderr, and on SIGINT or
+// WebSocket clients and HTTP requests, logs with log/slog to stderr, reloads the -security
+// file on SIGHUP, and on SIGINT or
 // SIGTERM drains (server:healthCheck answers 503) for -drain-delay, then closes every
 // client with close code 1001, flushes within -shutdown-timeout and exits 0; a second
 // signal during the drain exits at once with status 1. Exit codes: 0 after a clean stop or
@@ -14,6 +16,7 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -25,17 +28,23 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kuzzlews/kuzzlews/auth"
 )
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "hash-password" {
+		os.Exit(hashPassword(os.Args[2:], os.Stdin, os.Stdout, os.Stderr))
+	}
 	sig := make(chan os.Signal, 2)
-	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
+	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	os.Exit(run(os.Args[1:], os.Environ(), os.Stdout, os.Stderr, sig))
 }
 
 // options are the command's settings that are not the server's Config.
 type options struct {
 	configFile, logLevel, logFormat, metricsAddr, pprofAddr, allowedOrigins string
+	jwtSecret, jwtAlgorithms                                                string
 	shutdownTimeout, drainDelay                                             time.Duration
 	version                                                                 bool
 	nats                                                                    natsFlags
@@ -72,9 +81,16 @@ func flags(cfg *Config, o *options, stderr io.Writer) *flag.FlagSet {
 	fs.StringVar(&o.pprofAddr, "pprof", "", "serve net/http/pprof on this address at /debug/pprof/ (empty: off)")
 	fs.StringVar(&o.logLevel, "log-level", "info", "log level: debug (adds every client error, rate-limited), info, warn or error (empty: refused)")
 	fs.StringVar(&o.logFormat, "log-format", "text", "log format: text or json (empty: refused)")
+	fs.StringVar(&cfg.Auth.SecurityFile, "security", "", "JSON file of Kuzzle roles, profiles and users (see the README's Security section); SIGHUP reloads it (empty: none)")
+	fs.StringVar(&o.jwtSecret, "jwt-secret", "", "Kuzzle's security.authToken.secret: verifies HS256/384/512 tokens and signs auth:login's; prefer "+envName("jwt-secret")+" or the -config file, a flag shows in ps (empty: none)")
+	fs.StringVar(&o.jwtAlgorithms, "jwt-algorithms", "", "comma-separated token algorithms accepted, e.g. HS256,HS512 or RS256 (empty: HS256 with -jwt-secret, plus the -jwt-public-key's algorithm; none is never accepted)")
+	fs.StringVar(&cfg.Auth.PublicKeyFile, "jwt-public-key", "", "PEM public key file for tokens signed with a key pair: RSA, ECDSA or Ed25519 (empty: none)")
+	fs.DurationVar(&cfg.Auth.TTL, "jwt-ttl", DefaultJWTTTL, "lifetime of the tokens auth:login issues without expiresIn (0: the default; negative: refused)")
+	fs.IntVar(&cfg.Auth.LoginsPerSecond, "logins-per-second", DefaultLoginsPerSecond, "auth:login attempts per connection per second (0: unlimited; negative: refused)")
+	fs.IntVar(&cfg.Auth.LoginsPerAddress, "logins-per-address", DefaultLoginsPerAddress, "auth:login attempts per second from one source address (0: unlimited; negative: refused)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit (flag only)")
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: kuzzlews [flags]\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage: kuzzlews [flags]\n       kuzzlews hash-password < file  (prints a hash of the password on stdin for -security)\n\n"+
 			"Serves Kuzzle's WebSocket protocol, its HTTP API and realtime engine on one port.\n\n"+
 			"Every flag may also be set with an environment variable, %s + its name in upper\n"+
 			"snake case (e.g. %s=8388608), or as a key of the -config file.\n"+
@@ -139,6 +155,12 @@ func settings(args, environ []string, stderr io.Writer) (Config, options, int, b
 			cfg.AllowedOrigins = append(cfg.AllowedOrigins, origin)
 		}
 	}
+	cfg.Auth.Secret = Secret(o.jwtSecret)
+	for _, alg := range strings.Split(o.jwtAlgorithms, ",") {
+		if alg = strings.TrimSpace(alg); alg != "" {
+			cfg.Auth.Algorithms = append(cfg.Auth.Algorithms, alg)
+		}
+	}
 	return cfg, o, 0, true
 }
 
@@ -171,6 +193,14 @@ func run(args, environ []string, stdout, stderr io.Writer, sig <-chan os.Signal)
 		log.Warn("listening beyond loopback with any browser origin allowed and no authentication: "+
 			"any web page a user opens can use this server; set -allowed-origins", "host", cfg.Host)
 	}
+	if !authConfigured(cfg) {
+		log.Warn("no -security, -jwt-secret or -jwt-public-key: every client is the anonymous user with every right")
+	} else {
+		log.Info("authentication", "mode", s.authMode(), "security_file", cfg.Auth.SecurityFile)
+		for _, w := range s.auth.warnings(cfg.Auth.Secret) {
+			log.Warn(w)
+		}
+	}
 	if o.metricsAddr != "" {
 		addr, err := s.serveMetrics(o.metricsAddr)
 		if err != nil {
@@ -189,28 +219,104 @@ func run(args, environ []string, stdout, stderr io.Writer, sig <-chan os.Signal)
 	}
 
 	got := <-sig
+	for got == syscall.SIGHUP {
+		reloadSecurity(s, log)
+		got = <-sig
+	}
 	log.Info("draining", "signal", got.String(), "drain_delay", o.drainDelay.String())
 	s.Drain()
 	if o.drainDelay > 0 {
 		t := time.NewTimer(o.drainDelay)
-		select {
-		case <-t.C:
-		case got := <-sig:
-			log.Warn("second signal during the drain: exiting now", "signal", got.String())
-			return 1
+	drain:
+		for {
+			select {
+			case <-t.C:
+				break drain
+			case got := <-sig:
+				if got == syscall.SIGHUP {
+					reloadSecurity(s, log)
+					continue
+				}
+				log.Warn("second signal during the drain: exiting now", "signal", got.String())
+				return 1
+			}
 		}
 	}
 	log.Info("shutting down", "shutdown_timeout", o.shutdownTimeout.String())
 	done := make(chan int, 1)
 	go func() { done <- s.Shutdown(o.shutdownTimeout) }()
-	select {
-	case forced := <-done:
-		log.Info("stopped", "forced_closes", forced)
-		return 0
-	case got := <-sig:
-		log.Warn("second signal during the drain: exiting now", "signal", got.String())
+	for {
+		select {
+		case forced := <-done:
+			log.Info("stopped", "forced_closes", forced)
+			return 0
+		case got := <-sig:
+			if got == syscall.SIGHUP {
+				continue // the server is closing: nothing to reload
+			}
+			log.Warn("second signal during the drain: exiting now", "signal", got.String())
+			return 1
+		}
+	}
+}
+
+// reloadSecurity answers SIGHUP: the -security file is read again and replaces the
+// current one atomically; a file that does not load is logged and the current one kept.
+func reloadSecurity(s *Server, log *slog.Logger) {
+	err := s.ReloadSecurity()
+	switch {
+	case errors.Is(err, ErrNoSecurityFile):
+		log.Warn("SIGHUP: " + err.Error())
+	case err != nil:
+		log.Error("security file reload failed, keeping the current one", "file", s.cfg.Auth.SecurityFile, "err", err)
+	default:
+		log.Info("security file reloaded", "file", s.cfg.Auth.SecurityFile, "users", s.auth.holder.Load().Users())
+		for _, w := range s.auth.warnings("") {
+			log.Warn(w)
+		}
+	}
+}
+
+// maxPasswordBytes bounds the password hash-password reads.
+const maxPasswordBytes = 4096
+
+// hashPassword is "kuzzlews hash-password": it reads a password from stdin (up to the
+// first newline, or the end of the input; a trailing "\r\n" or "\n" is not part of it)
+// and prints its argon2id hash (auth.HashPassword) for the "password" of a security
+// file's local credentials. The password is never written anywhere. Exit codes: 0, 2 for
+// an argument, an empty or too long password, 1 if hashing fails.
+func hashPassword(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintf(stderr, "Usage: kuzzlews hash-password < file\n\n"+
+			"Reads a password on stdin (one line) and prints its argon2id hash, for the \"password\"\n"+
+			"of a user's local credentials in the -security file. For a typed password:\n"+
+			"  read -rs p && printf '%%s' \"$p\" | kuzzlews hash-password\n")
+		if args[0] == "-h" || args[0] == "-help" || args[0] == "--help" {
+			return 0
+		}
+		return 2
+	}
+	line, err := bufio.NewReader(io.LimitReader(stdin, maxPasswordBytes+2)).ReadString('\n')
+	if err != nil && err != io.EOF {
+		fmt.Fprintf(stderr, "kuzzlews hash-password: reading stdin: %v\n", err)
 		return 1
 	}
+	password := strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
+	switch {
+	case password == "":
+		fmt.Fprintln(stderr, "kuzzlews hash-password: empty password on stdin")
+		return 2
+	case len(password) > maxPasswordBytes:
+		fmt.Fprintf(stderr, "kuzzlews hash-password: password longer than %d bytes\n", maxPasswordBytes)
+		return 2
+	}
+	h, err := auth.HashPassword(password)
+	if err != nil {
+		fmt.Fprintf(stderr, "kuzzlews hash-password: %v\n", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, h)
+	return 0
 }
 
 // isLoopback reports whether host (a -host value) only listens on the loopback interface.
@@ -222,6 +328,6 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// authConfigured reports whether clients must authenticate. kuzzlews serves anonymous
-// users only for now; the authentication settings will answer here.
-func authConfigured(Config) bool { return false }
+// authConfigured reports whether clients must authenticate: a security file, a secret or
+// a public key is set (else the server is open, and warns at start).
+func authConfigured(cfg Config) bool { return cfg.Auth.configured() }

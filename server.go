@@ -115,6 +115,9 @@ type Config struct {
 	// (see package room/cluster); its Node, MaxMessageSize and, when nil, Logger are
 	// taken from this Config. The zero value is a single node.
 	Cluster cluster.Config
+	// Auth configures authentication and rights (security.go); its zero value is the open
+	// mode: every client is the anonymous user with every right.
+	Auth AuthConfig
 	// Logger receives the server's logs; nil means slog.Default().
 	Logger *slog.Logger
 }
@@ -155,7 +158,7 @@ func (c Config) validate() error {
 			return &settingError{f.flag, f.d, "must not be negative"}
 		}
 	}
-	return nil
+	return c.Auth.validate()
 }
 
 func (c Config) withDefaults() Config {
@@ -216,6 +219,7 @@ type Server struct {
 	clientLogs logLimiter       // rate limit of client-error logs
 	debugLogs  bool             // the logger takes debug lines: client errors are logged
 	origins    map[string]bool  // cfg.AllowedOrigins, lower-cased; nil: any
+	auth       *authState       // authentication and rights; nil: open (security.go)
 
 	draining     atomic.Bool  // server:healthCheck answers 503 (Drain, then Shutdown)
 	shuttingDown atomic.Bool  // every request is refused, new upgrades get 503
@@ -231,8 +235,14 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	cfg = cfg.withDefaults()
 	s := newServer(cfg)
+	a, err := newAuth(s)
+	if err != nil {
+		return nil, err
+	}
+	s.auth = a
 	node, err := joinCluster(cfg)
 	if err != nil {
+		a.close()
 		return nil, err
 	}
 	p, err := netpoll.New(netpoll.Config{
@@ -248,6 +258,7 @@ func NewServer(cfg Config) (*Server, error) {
 		if node != nil {
 			node.Close()
 		}
+		a.close()
 		return nil, err
 	}
 	s.poll = p
@@ -399,6 +410,7 @@ func (s *Server) Shutdown(timeout time.Duration) int {
 	s.httpLn.Close()
 	s.served.Do(func() { close(s.apiDone) }) // never started: then Listen will not start it
 	<-s.apiDone
+	s.auth.close()
 	return forced
 }
 

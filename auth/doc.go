@@ -20,7 +20,11 @@
 // (User.Allowed, User.Check: 401 for the anonymous user, 403 otherwise). The anonymous
 // user, kuid "-1", has the profile "anonymous": the security file's, or Kuzzle's
 // standard one. OpenSecurity, for a server with neither security file nor secret, lets
-// the anonymous user do everything.
+// the anonymous user do everything. A verified token whose kuid the file does not define
+// (a token of another system sharing the secret) gets the file's "default" profile if it
+// has one (Security.TokenUser), else ErrUserNotFound; TokenOnlySecurity, for a server with
+// a secret but no file, gives such users a "default" profile allowed everything and the
+// anonymous user Kuzzle's standard rights.
 //
 // A token is Kuzzle's: "kauth-" and a JWT whose "_id" claim is the kuid, signed with
 // security.authToken.secret (HS256 by default), "exp" honoured. Tokens.Verify checks one
@@ -68,7 +72,7 @@
 //	user := s.Anonymous()
 //	if jwt != "" {
 //		tok, err := tokens.Verify(jwt) // ErrTokenInvalid, ErrTokenExpired
-//		user, err = s.User(tok.Kuid)
+//		user, err = s.TokenUser(tok.Kuid)
 //	}
 //	err = user.Check("realtime", "subscribe", index, collection) // ErrUnauthorized, ErrForbidden
 package auth

@@ -211,6 +211,8 @@ type Security struct {
 	byUsername map[string]*User
 	anonymous  *User
 	open       bool
+	// defaultSource is the _source of users TokenUser makes with the "default" profile.
+	defaultSource json.RawMessage
 
 	// dummy is verified against when a login names an unknown username, so that an
 	// unknown username costs the time of a wrong password. Nil without any credentials.
@@ -230,6 +232,49 @@ func (s *Security) User(kuid string) (*User, error) {
 		return u, nil
 	}
 	return nil, ErrUserNotFound.New(kuid)
+}
+
+// TokenUser returns the user a verified token names: the user with this kuid, the
+// anonymous user for "-1", or, for a kuid the security file does not define, a user with
+// the file's "default" profile when it has one (the profile Kuzzle gives new users: a
+// token issued by another system sharing the secret, a Kuzzle whose users are not copied
+// here, gets the rights written for "any authenticated user"). Without a "default"
+// profile an unknown kuid is ErrUserNotFound. The user made for an unknown kuid has the
+// _source {"profileIds":["default"]} and no credentials; each call makes a new one.
+func (s *Security) TokenUser(kuid string) (*User, error) {
+	u, err := s.User(kuid)
+	if err == nil {
+		return u, nil
+	}
+	p, ok := s.profiles["default"]
+	if !ok || s.open {
+		return nil, err
+	}
+	return &User{kuid: kuid, profileIDs: []string{"default"}, profiles: []*Profile{p}, source: s.defaultSource}, nil
+}
+
+// HasCredentials reports whether some user has local credentials (auth:login can
+// succeed, given a secret to sign tokens with).
+func (s *Security) HasCredentials() bool { return len(s.byUsername) > 0 }
+
+// tokenOnlyFile is the security of a server with a secret (or a public key) and no
+// security file: Kuzzle's standard anonymous role and profile (LoadSecurity adds them),
+// and a "default" profile whose role allows everything, as Kuzzle's "default" role does
+// before an administrator exists (lib/config/default.config.ts security.default).
+const tokenOnlyFile = `{"roles":{"default":{"controllers":{"*":{"actions":{"*":true}}}}},` +
+	`"profiles":{"default":{"rateLimit":0,"policies":[{"roleId":"default"}]}}}`
+
+// TokenOnlySecurity returns the configuration of a server that verifies tokens but has no
+// security file: the anonymous user has Kuzzle's standard anonymous rights
+// (auth:checkToken, getCurrentUser, getMyRights, login; server:publicApi, openapi), and
+// every verified token's user (TokenUser) has the "default" profile, allowed everything.
+// There are no users, so auth:login always fails.
+func TokenOnlySecurity() *Security {
+	s, err := LoadSecurity([]byte(tokenOnlyFile))
+	if err != nil {
+		panic("auth: the built-in token-only security does not load: " + err.Error())
+	}
+	return s
 }
 
 // Anonymous returns the anonymous user (kuid "-1", profile "anonymous").
@@ -477,6 +522,7 @@ func LoadSecurity(data []byte) (*Security, error) {
 	}
 	s.anonymous = &User{kuid: AnonymousKuid, profileIDs: []string{"anonymous"},
 		profiles: []*Profile{s.profiles["anonymous"]}, source: anonymousSource}
+	s.defaultSource = json.RawMessage(`{"profileIds":["default"]}`)
 	for _, name := range sortedKeys(s.byUsername) {
 		s.dummy = s.byUsername[name].password
 		break

@@ -280,6 +280,33 @@ func parsePublicKey(b []byte) (any, error) {
 	return nil, fmt.Errorf("auth: unsupported public key type %T", pub)
 }
 
+// PublicKeyAlgorithm returns the JWT algorithm a PEM public key (TokenConfig.PublicKey)
+// is usually used with, for a default allow-list: RS256 for RSA, ES256, ES384 or ES512
+// for ECDSA on P-256, P-384 or P-521, EdDSA for Ed25519. It fails as NewTokens does on a
+// key that does not parse or whose type or curve is not supported.
+func PublicKeyAlgorithm(pemKey []byte) (string, error) {
+	pub, err := parsePublicKey(pemKey)
+	if err != nil {
+		return "", err
+	}
+	switch k := pub.(type) {
+	case *rsa.PublicKey:
+		return "RS256", nil
+	case ed25519.PublicKey:
+		return "EdDSA", nil
+	case *ecdsa.PublicKey:
+		switch k.Curve.Params().BitSize {
+		case 256:
+			return "ES256", nil
+		case 384:
+			return "ES384", nil
+		case 521:
+			return "ES512", nil
+		}
+	}
+	return "", errors.New("auth: unsupported public key curve")
+}
+
 // keyFits reports whether pub verifies signatures of the asymmetric method m.
 func keyFits(m jwt.SigningMethod, pub any) bool {
 	switch m := m.(type) {
@@ -538,7 +565,9 @@ func appendJSString(b []byte, s string) []byte {
 // refuses it with ErrTokenInvalid, and it cannot be refreshed again. ttl is as for
 // Issue. Fails with ErrTokenInvalid if old was already refreshed or revoked (or is not a
 // token of Verify or Issue), ErrRefreshForbidden for a token without expiry, the errors
-// of Issue, and ErrRevocationFull.
+// of Issue, and ErrRevocationFull. A refresh in the second old was issued, with the same
+// ttl, gives the very same token string (its claims are the same): it stays valid and
+// nothing is revoked.
 func (t *Tokens) Refresh(old Token, ttl time.Duration) (Token, error) {
 	if old.jwt == "" {
 		return Token{}, errTokenInvalid
@@ -562,6 +591,12 @@ func (t *Tokens) Refresh(old Token, ttl time.Duration) (Token, error) {
 	fresh, err := t.issue(old.Kuid, ttl, now)
 	if err != nil {
 		return Token{}, err
+	}
+	if fresh.jwt == old.jwt {
+		// Same kuid, iat and exp (refreshed in the second it was issued, same ttl):
+		// jsonwebtoken's output is the same token, which must stay valid. (Kuzzle 2.56
+		// expires that Redis key after the grace period, refusing the new token too.)
+		return fresh, nil
 	}
 	from := nowMs + t.cfg.GracePeriod.Milliseconds()
 	t.rememberLocked(&revocation{key: key, from: from, expiresAt: old.ExpiresAt})

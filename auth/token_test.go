@@ -620,6 +620,21 @@ func TestRefreshGrace(t *testing.T) {
 		t.Fatalf("new token: %v", err)
 	}
 
+	t.Run("same second, same ttl: the same token, still valid after the grace period", func(t *testing.T) {
+		tk := newTestTokens(t, clock, TokenConfig{})
+		old, _ := tk.Issue("bob", time.Hour)
+		fresh, err := tk.Refresh(old, time.Hour)
+		if err != nil || fresh.Encoded() != old.Encoded() {
+			t.Fatalf("Refresh = %v, %v", fresh, err)
+		}
+		clock.Add(2 * time.Second)
+		if _, err := tk.Verify(fresh.Encoded()); err != nil {
+			t.Fatalf("Verify after the grace period: %v", err)
+		}
+		if tk.Revoked() != 0 {
+			t.Fatal("a revocation was recorded")
+		}
+	})
 	t.Run("infinite TTL", func(t *testing.T) {
 		inf, err := tk.Issue("bob", Infinite)
 		if err != nil {
@@ -634,6 +649,7 @@ func TestRefreshGrace(t *testing.T) {
 	t.Run("no grace period", func(t *testing.T) {
 		tk := newTestTokens(t, clock, TokenConfig{GracePeriod: -1})
 		old, _ := tk.Issue("bob", time.Hour)
+		clock.Add(time.Second) // else the new token is the old one
 		if _, err := tk.Refresh(old, 0); err != nil {
 			t.Fatal(err)
 		}
