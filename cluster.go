@@ -53,6 +53,12 @@ func (s *Server) serveCluster(node *cluster.Node, spread func(func()) bool) erro
 		return err
 	}
 	s.cluster = node
+	if s.auth != nil && s.auth.tokens != nil {
+		if err := node.Handle(revokeEvent, func(_ string, payload []byte) { s.auth.applyRemoteLogout(s, payload) }); err != nil {
+			node.Close()
+			return err
+		}
+	}
 	return nil
 }
 

@@ -429,3 +429,48 @@ func TestClusterPublishRightAfterSubscribe(t *testing.T) {
 		}
 	}
 }
+
+// A logout on one node is honoured on the others: node B refuses the token from then on
+// and the connection linked to it there loses its subscriptions (and stays usable), while
+// the token never travels (only its hash). Bob's token, on another connection, is not
+// affected.
+func TestClusterLogoutOnAllNodes(t *testing.T) {
+	ns := startNATS(t, nil)
+	file := writeFile(t, "security.json", securityFile())
+	node := func(id string) *Server {
+		return startServer(t, Config{Node: id, Auth: AuthConfig{SecurityFile: file, Secret: testJWTSecret},
+			Cluster: cluster.Config{URLs: ns.url(), HeartbeatInterval: 50 * time.Millisecond, GatherTimeout: 2 * time.Second}})
+	}
+	a, b := node("knode-a"), node("knode-b")
+	waitNodes(t, a, b)
+	alice, bob := token(t, "alice"), token(t, "bob")
+	subscribe := func(c *wsClient, tok string) string {
+		t.Helper()
+		m := c.request(req("realtime", "subscribe", tok, "index", `"shop"`, "collection", `"orders"`, "body", `{}`, "requestId", `"s"`))
+		if m["status"] != float64(200) {
+			t.Fatalf("subscribe: %v", m)
+		}
+		return field(m, "result", "roomId").(string)
+	}
+	aliceOnB, bobOnB := dialWS(t, b), dialWS(t, b)
+	roomID := subscribe(aliceOnB, alice)
+	subscribe(bobOnB, bob)
+	count := req("realtime", "count", bob, "requestId", `"c"`, "body", `{"roomId":`+string(quoteJSON(roomID))+`}`)
+	if n := field(bobOnB.request(count), "result", "count"); n != float64(2) {
+		t.Fatalf("count before the logout: %v", n)
+	}
+
+	if m := dialWS(t, a).request(req("auth", "logout", alice, "requestId", `"l"`)); m["status"] != float64(200) {
+		t.Fatalf("logout on A: %v", m)
+	}
+	eventually(t, "B to refuse alice's token", func() bool {
+		m := aliceOnB.request(req("realtime", "count", alice, "requestId", `"n"`, "body", `{"roomId":"x"}`))
+		return field(m, "error", "id") == "security.token.invalid"
+	})
+	if n := field(bobOnB.request(count), "result", "count"); n != float64(1) {
+		t.Errorf("count after alice's logout: %v, want 1 (bob's subscription only)", n)
+	}
+	if m := aliceOnB.request(req("server", "publicApi", "", "requestId", `"p"`)); m["status"] != float64(200) {
+		t.Errorf("alice's connection after the logout: %v", m)
+	}
+}

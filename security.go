@@ -23,6 +23,7 @@ package main
 // connection's subscriptions; the socket stays open.
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -558,7 +559,50 @@ func authLogout(c call) ([]byte, error) {
 		return nil, err
 	}
 	a.dropSubscriptions(c.s, c.tok)
+	a.shareLogout(c.s, c.tok)
 	return []byte(`{"acknowledged":true}`), nil
+}
+
+// revokeEvent is the cluster event (room/cluster Node.Broadcast) that carries a logout to
+// the other nodes: the token's Revocation (its SHA-256 and its expiry), never the token.
+const revokeEvent = "auth.revoke"
+
+// shareLogout tells the other nodes of a cluster that tok was revoked here. Delivery is
+// at most once, as every message between nodes: a node that misses it (NATS down) keeps
+// accepting the token until its expiry, and the logout's answer does not wait for it.
+func (a *authState) shareLogout(s *Server, tok auth.Token) {
+	if s.cluster == nil {
+		return
+	}
+	r := auth.RevocationOf(tok)
+	b := binary.BigEndian.AppendUint64(r.Key[:], uint64(r.ExpiresAt))
+	if err := s.cluster.Broadcast(revokeEvent, b); err != nil {
+		s.log.Warn("a logout could not be sent to the other nodes", "err", err)
+	}
+}
+
+// applyRemoteLogout honours a logout made on another node: the token is refused from now
+// on, and the connections linked to it here lose their subscriptions, as on the node
+// where the logout was made. payload is shareLogout's: 32 bytes of hash, 8 of expiry.
+func (a *authState) applyRemoteLogout(s *Server, payload []byte) {
+	if len(payload) != 40 {
+		s.log.Warn("malformed logout from another node", "bytes", len(payload))
+		return
+	}
+	var r auth.Revocation
+	copy(r.Key[:], payload)
+	r.ExpiresAt = int64(binary.BigEndian.Uint64(payload[32:]))
+	if err := a.tokens.ApplyRevocation(r); err != nil {
+		s.log.Warn("a logout from another node could not be applied", "err", err)
+	}
+	if a.expirer == nil {
+		return
+	}
+	for _, key := range a.expirer.RemoveRevoked(r) {
+		if v, ok := a.linked.Load(key); ok {
+			s.rooms.UnsubscribeAll(v.(*session).rc)
+		}
+	}
 }
 
 // authRefreshToken answers auth:refreshToken (tokenRepository.ts refresh): the

@@ -268,6 +268,7 @@ func NewServer(cfg Config) (*Server, error) {
 	}
 	if err := s.serveCluster(node, p.TrySubmit); err != nil {
 		p.Shutdown(0)
+		a.close()
 		return nil, err
 	}
 	return s, nil

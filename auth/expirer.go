@@ -2,6 +2,7 @@ package auth
 
 import (
 	"container/heap"
+	"crypto/sha256"
 	"slices"
 	"sync"
 	"time"
@@ -261,4 +262,24 @@ func (e *Expirer) run() {
 		case <-timer.C:
 		}
 	}
+}
+
+// RemoveRevoked is RemoveToken for a token known only by its Revocation (a logout made
+// on another node): it unlinks every key linked to that token and returns those keys,
+// sorted. It scans the linked tokens.
+func (e *Expirer) RemoveRevoked(r Revocation) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var keys []string
+	for jwt, links := range e.byToken {
+		if sha256.Sum256([]byte(jwt)) != r.Key {
+			continue
+		}
+		for k, l := range links {
+			keys = append(keys, k)
+			e.unlinkLocked(l)
+		}
+	}
+	slices.Sort(keys)
+	return keys
 }

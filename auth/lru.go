@@ -60,3 +60,15 @@ func (c *lru) remove(key string) {
 }
 
 func (c *lru) len() int { return c.ll.Len() }
+
+// removeIf drops every entry for which drop returns true.
+func (c *lru) removeIf(drop func(*cacheEntry) bool) {
+	for el := c.ll.Front(); el != nil; {
+		next := el.Next()
+		if e := el.Value.(*cacheEntry); drop(e) {
+			c.ll.Remove(el)
+			delete(c.items, e.key)
+		}
+		el = next
+	}
+}

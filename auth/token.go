@@ -670,3 +670,40 @@ func (t *Tokens) Revoked() int {
 
 // CanIssue reports whether Issue can sign tokens (a secret and an HS algorithm).
 func (t *Tokens) CanIssue() bool { return t.signer != nil }
+
+// Revocation names a revoked token without its string: the SHA-256 of its JWT and its
+// expiry (Unix milliseconds, -1 for never). It is what a logout on one node tells the
+// other nodes of a cluster, so that no token travels between them.
+type Revocation struct {
+	Key       [32]byte
+	ExpiresAt int64
+}
+
+// RevocationOf returns the Revocation of tok.
+func RevocationOf(tok Token) Revocation {
+	return Revocation{Key: sha256.Sum256([]byte(tok.jwt)), ExpiresAt: tok.ExpiresAt}
+}
+
+// ApplyRevocation refuses from now on the token r names, as Revoke does for a token of
+// this process (a logout made on another node). Cached verifications of it are dropped:
+// a scan of the cache, which logouts are rare enough to afford. An expired r is ignored;
+// past TokenConfig.MaxRevoked it fails with ErrRevocationFull.
+func (t *Tokens) ApplyRevocation(r Revocation) error {
+	nowMs := t.cfg.Now().UnixMilli()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.purgeLocked(nowMs)
+	if r.ExpiresAt >= 0 && nowMs >= r.ExpiresAt {
+		return nil
+	}
+	t.cache.removeIf(func(e *cacheEntry) bool { return sha256.Sum256([]byte(e.tok.jwt)) == r.Key })
+	if old, ok := t.revoked[r.Key]; ok {
+		old.from = min(old.from, nowMs)
+		return nil
+	}
+	if len(t.revoked) >= t.cfg.MaxRevoked {
+		return ErrRevocationFull.New("too many revoked tokens")
+	}
+	t.rememberLocked(&revocation{key: r.Key, from: nowMs, expiresAt: r.ExpiresAt})
+	return nil
+}

@@ -814,3 +814,54 @@ func TestParseExpiresIn(t *testing.T) {
 		}
 	}
 }
+
+// A Revocation made on one node and applied on another refuses the token there, even a
+// verification already cached, and unlinks the connections linked to it.
+func TestApplyRevocation(t *testing.T) {
+	clock := newFakeClock(time.Now()) // the Expirer runs on the real clock
+	here := newTestTokens(t, clock, TokenConfig{})
+	there := newTestTokens(t, clock, TokenConfig{})
+	tok, err := here.Issue("bob", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := here.Issue("alice", time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{tok.Encoded(), other.Encoded()} {
+		if _, err := there.Verify(s); err != nil { // cached there
+			t.Fatal(err)
+		}
+	}
+	e := NewExpirer(func(string, Token) {})
+	defer e.Stop()
+	e.Set("conn-1", tok)
+	e.Set("conn-2", other)
+	e.Set("conn-3", tok)
+
+	if err := here.Revoke(tok); err != nil {
+		t.Fatal(err)
+	}
+	r := RevocationOf(tok)
+	if err := there.ApplyRevocation(r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := there.Verify(tok.Encoded()); !errors.Is(err, ErrTokenInvalid) {
+		t.Fatalf("revoked elsewhere: Verify = %v, want ErrTokenInvalid", err)
+	}
+	if _, err := there.Verify(other.Encoded()); err != nil {
+		t.Fatalf("another token: %v", err)
+	}
+	if keys := e.RemoveRevoked(r); strings.Join(keys, ",") != "conn-1,conn-3" {
+		t.Fatalf("RemoveRevoked = %v", keys)
+	}
+	if _, ok := e.Get("conn-2"); !ok || e.Len() != 1 {
+		t.Fatal("another token's link was removed")
+	}
+	// An expired revocation is ignored: nothing to remember.
+	clock.Add(2 * time.Hour)
+	if err := there.ApplyRevocation(RevocationOf(other)); err != nil || there.Revoked() != 0 {
+		t.Fatalf("expired revocation: %v, %d remembered", err, there.Revoked())
+	}
+}
