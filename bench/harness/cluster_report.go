@@ -390,7 +390,7 @@ func writeClusterCharts(res *ClusterResults, dir string) ([]string, error) {
 		if err := addLine(p, "p99", pts, 0, false); err != nil {
 			return nil, err
 		}
-		if err := addLine(p, "bound", bound, 1, true); err != nil {
+		if err := addLine(p, fmt.Sprintf("bound (%s ms)", msf(res.Config.MaxP99.Nanoseconds())), bound, 1, true); err != nil {
 			return nil, err
 		}
 		if err := save(p, "cluster-rate.png", true); err != nil {
