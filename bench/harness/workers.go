@@ -43,6 +43,9 @@ type spawnOpts struct {
 	workload string
 	subs     int
 	pubs     int
+	// first is the global index of the first connection (its filter, or its publisher
+	// number): crowds on several servers share one workload.
+	first int
 }
 
 // srcAddr returns the i-th client source address, 127.1.0.1 upward: every worker of a run gets
@@ -57,7 +60,7 @@ func (e *env) spawn(srv *server, t *target, role string, n int, o spawnOpts) (*c
 	k := max((n+e.cfg.PerWorker-1)/e.cfg.PerWorker, 1)
 	par := max(e.cfg.DialInFlight/k, 1)
 	c := &crowd{role: role}
-	first := 0
+	first := o.first
 	for i := range k {
 		share := n / k
 		if i < n%k {
