@@ -19,53 +19,16 @@ import (
 
 	"github.com/gobwas/ws"
 	"github.com/kuzzlews/kuzzlews/room/cluster"
+	"github.com/kuzzlews/kuzzlews/room/cluster/natstest"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/tidwall/gjson"
 )
 
-// testNATS is a nats-server embedded in the test process on a loopback port; stop and
-// start keep the port, as a restarted NATS would.
-type testNATS struct {
-	t    *testing.T
-	opts natsserver.Options
-	srv  *natsserver.Server
-}
-
-func startNATS(t *testing.T, mod func(*natsserver.Options)) *testNATS {
+// startNATS starts an embedded nats-server for the test (package natstest).
+func startNATS(t *testing.T, mod func(*natsserver.Options)) *natstest.Server {
 	t.Helper()
-	n := &testNATS{t: t, opts: natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: 2 << 20}}
-	if mod != nil {
-		mod(&n.opts)
-	}
-	n.start()
-	n.opts.Port = n.srv.Addr().(*net.TCPAddr).Port
-	t.Cleanup(n.stop)
-	return n
+	return natstest.Start(t, mod)
 }
-
-func (n *testNATS) start() {
-	n.t.Helper()
-	opts := n.opts
-	s, err := natsserver.NewServer(&opts)
-	if err != nil {
-		n.t.Fatalf("nats-server: %v", err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		n.t.Fatal("nats-server not ready in 10 s")
-	}
-	n.srv = s
-}
-
-func (n *testNATS) stop() {
-	if n.srv != nil {
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
-		n.srv = nil
-	}
-}
-
-func (n *testNATS) url() string { return "nats://127.0.0.1:" + strconv.Itoa(n.opts.Port) }
 
 // startNode starts a server that joins the cluster on url as node id, with heartbeats
 // short enough for tests.
@@ -93,8 +56,8 @@ func port(s *Server) string { return strconv.Itoa(s.Addr().(*net.TCPAddr).Port) 
 // scope, users, the same roomId, cluster-wide count and list, join of a remote room.
 func TestClusterSDKAcrossNodes(t *testing.T) {
 	ns := startNATS(t, nil)
-	a := startNode(t, ns.url(), "knode-a")
-	b := startNode(t, ns.url(), "knode-b")
+	a := startNode(t, ns.URL(), "knode-a")
+	b := startNode(t, ns.URL(), "knode-b")
 	waitNodes(t, a, b)
 	out := runSDK(t, a, "cluster.js", "KUZZLEWS_PORT_B="+port(b))
 	t.Logf("SDK scenario:\n%s", out)
@@ -142,7 +105,7 @@ func (c *wsClient) send(s string) error {
 func TestClusterFanout3Nodes2000Subscribers(t *testing.T) {
 	const perNode = 2000
 	ns := startNATS(t, nil)
-	servers := []*Server{startNode(t, ns.url(), "knode-0"), startNode(t, ns.url(), "knode-1"), startNode(t, ns.url(), "knode-2")}
+	servers := []*Server{startNode(t, ns.URL(), "knode-0"), startNode(t, ns.URL(), "knode-1"), startNode(t, ns.URL(), "knode-2")}
 	waitNodes(t, servers...)
 	filters := []string{`{}`, `{"exists":"n"}`, `{"range":{"n":{"gte":0}}}`, `{"equals":{"kind":"x"}}`}
 	clients := make([]*wsClient, 0, 3*perNode)
@@ -297,7 +260,7 @@ func runNode(t *testing.T, bin string, args ...string) (*exec.Cmd, string, *logB
 // heartbeats; no log shows the password.
 func TestClusterBinaryNodes(t *testing.T) {
 	ns := startNATS(t, func(o *natsserver.Options) { o.Username, o.Password = "kz", "s3cret" })
-	url := "nats://kz:s3cret@127.0.0.1:" + strconv.Itoa(ns.opts.Port)
+	url := "nats://kz:s3cret@127.0.0.1:" + strconv.Itoa(ns.Port())
 	bin := buildBinary(t)
 	_, addrA, logA := runNode(t, bin, "-nats", url, "-node", "knode-a")
 	b, addrB, logB := runNode(t, bin, "-nats", url, "-node", "knode-b")
@@ -359,7 +322,7 @@ func mustJSON(t *testing.T, m map[string]any) string {
 // while NATS is down.
 func TestClusterHealthWhileNATSDown(t *testing.T) {
 	ns := startNATS(t, nil)
-	a := startNode(t, ns.url(), "knode-a")
+	a := startNode(t, ns.URL(), "knode-a")
 	c := dialWS(t, a)
 	health := func() any {
 		return field(c.request(`{"controller":"server","action":"healthCheck"}`), "result")
@@ -371,7 +334,7 @@ func TestClusterHealthWhileNATSDown(t *testing.T) {
 	if v, ok := metricValue(t, a, "kuzzlews_cluster_connected", nil); !ok || v != 1 {
 		t.Error("kuzzlews_cluster_connected is not 1")
 	}
-	ns.stop()
+	ns.Stop()
 	eventually(t, "the node to see NATS down", func() bool {
 		st, _ := a.ClusterStatus()
 		return !st.Connected
@@ -388,7 +351,7 @@ func TestClusterHealthWhileNATSDown(t *testing.T) {
 		t.Errorf("local delivery while NATS is down: %v", n)
 	}
 	c.readJSON() // the publish response
-	ns.start()
+	ns.Start()
 	eventually(t, "healthCheck green again", func() bool { return field(health().(map[string]any), "status") == "green" })
 }
 
@@ -415,8 +378,8 @@ func TestClusterFlagErrors(t *testing.T) {
 // subscription that created a new room reaches A's subscriber.
 func TestClusterPublishRightAfterSubscribe(t *testing.T) {
 	ns := startNATS(t, nil)
-	a := startNode(t, ns.url(), "knode-a")
-	b := startNode(t, ns.url(), "knode-b")
+	a := startNode(t, ns.URL(), "knode-a")
+	b := startNode(t, ns.URL(), "knode-b")
 	waitNodes(t, a, b)
 	sub, pub := dialWS(t, a), dialWS(t, b)
 	for i := range 50 {
@@ -439,7 +402,7 @@ func TestClusterLogoutOnAllNodes(t *testing.T) {
 	file := writeFile(t, "security.json", securityFile())
 	node := func(id string) *Server {
 		return startServer(t, Config{Node: id, Auth: AuthConfig{SecurityFile: file, Secret: testJWTSecret},
-			Cluster: cluster.Config{URLs: ns.url(), HeartbeatInterval: 50 * time.Millisecond, GatherTimeout: 2 * time.Second}})
+			Cluster: cluster.Config{URLs: ns.URL(), HeartbeatInterval: 50 * time.Millisecond, GatherTimeout: 2 * time.Second}})
 	}
 	a, b := node("knode-a"), node("knode-b")
 	waitNodes(t, a, b)

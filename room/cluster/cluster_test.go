@@ -20,7 +20,7 @@ const eqBar = `{"equals":{"foo":"bar"}}`
 
 func TestPublishCrossesNodesOnce(t *testing.T) {
 	ns := startNATS(t, nil)
-	n := nodes(t, ns.url(), "knode-a", "knode-b")
+	n := nodes(t, ns.URL(), "knode-a", "knode-b")
 	a, b := n[0], n[1]
 	_, onA, idA := a.subscribe(t, "idx", "col", eqBar, room.Options{})
 	_, outA, _ := a.subscribe(t, "idx", "col", eqBar, room.Options{Scope: room.OptionOut})
@@ -70,7 +70,7 @@ func TestPublishCrossesNodesOnce(t *testing.T) {
 // Subscribe returns once NATS has the new interest.
 func TestPublishRightAfterSubscribeIsDelivered(t *testing.T) {
 	ns := startNATS(t, nil)
-	n := nodes(t, ns.url(), "knode-a", "knode-b")
+	n := nodes(t, ns.URL(), "knode-a", "knode-b")
 	a, b := n[0], n[1]
 	for i := range 100 {
 		filter := fmt.Sprintf(`{"equals":{"i":%d}}`, i)
@@ -83,7 +83,7 @@ func TestPublishRightAfterSubscribeIsDelivered(t *testing.T) {
 // One publishing connection's order is kept on every node.
 func TestOrderKeptPerPublisher(t *testing.T) {
 	ns := startNATS(t, nil)
-	n := nodes(t, ns.url(), "knode-a", "knode-b", "knode-c")
+	n := nodes(t, ns.URL(), "knode-a", "knode-b", "knode-c")
 	_, onA, _ := n[0].subscribe(t, "idx", "col", `{}`, room.Options{})
 	_, onC, _ := n[2].subscribe(t, "idx", "col", `{}`, room.Options{})
 	_, onA2, _ := n[0].subscribe(t, "idx", "col2", `{}`, room.Options{})
@@ -104,7 +104,7 @@ func TestOrderKeptPerPublisher(t *testing.T) {
 
 func TestUserNotificationsJoinCountAndList(t *testing.T) {
 	ns := startNATS(t, nil)
-	n := nodes(t, ns.url(), "knode-a", "knode-b", "knode-c")
+	n := nodes(t, ns.URL(), "knode-a", "knode-b", "knode-c")
 	a, b, c := n[0], n[1], n[2]
 	_, watch, id := a.subscribe(t, "idx", "col", eqBar, room.Options{Users: room.OptionAll})
 	cb, _, _ := b.subscribe(t, "idx", "col", eqBar, room.Options{Volatile: []byte(`{"who":"b"}`)})
@@ -154,14 +154,14 @@ func TestUserNotificationsJoinCountAndList(t *testing.T) {
 
 func TestDuplicateNodeRefused(t *testing.T) {
 	ns := startNATS(t, nil)
-	first := newTestNode(t, fastConfig(ns.url(), "knode-same"))
-	_, err := Connect(fastConfig(ns.url(), "knode-same"))
+	first := newTestNode(t, fastConfig(ns.URL(), "knode-same"))
+	_, err := Connect(fastConfig(ns.URL(), "knode-same"))
 	if !errors.Is(err, ErrDuplicateNode) || !strings.Contains(err.Error(), `"knode-same"`) {
 		t.Fatalf("second node with the same id: %v, want ErrDuplicateNode", err)
 	}
 	// Once the first is gone, the id is free again.
 	first.node.Close()
-	again, err := Connect(fastConfig(ns.url(), "knode-same"))
+	again, err := Connect(fastConfig(ns.URL(), "knode-same"))
 	if err != nil {
 		t.Fatalf("id after the first node left: %v", err)
 	}
@@ -172,7 +172,7 @@ func TestDuplicateNodeRefused(t *testing.T) {
 // once and the live nodes within a few heartbeats.
 func TestDeadNodeAgedOut(t *testing.T) {
 	ns := startNATS(t, nil)
-	n := nodes(t, ns.url(), "knode-a", "knode-b", "knode-c")
+	n := nodes(t, ns.URL(), "knode-a", "knode-b", "knode-c")
 	_, _, id := n[0].subscribe(t, "idx", "col", `{}`, room.Options{})
 	n[1].subscribe(t, "idx", "col", `{}`, room.Options{})
 	n[2].subscribe(t, "idx", "col", `{}`, room.Options{})
@@ -198,14 +198,14 @@ func TestDeadNodeAgedOut(t *testing.T) {
 // again, without a restart.
 func TestNATSRestart(t *testing.T) {
 	ns := startNATS(t, nil)
-	n := nodes(t, ns.url(), "knode-a", "knode-b")
+	n := nodes(t, ns.URL(), "knode-a", "knode-b")
 	a, b := n[0], n[1]
 	_, onA, _ := a.subscribe(t, "idx", "col", `{}`, room.Options{})
 	_, onB, _ := b.subscribe(t, "idx", "col", `{}`, room.Options{})
 	b.publish("idx", "col", `{"phase":"before"}`)
 	onA.await(t, 1)
 
-	ns.stop()
+	ns.Stop()
 	eventually(t, "both nodes to see NATS down", func() bool { return !a.node.Status().Connected && !b.node.Status().Connected })
 	if d := b.publish("idx", "col", `{"phase":"down"}`); d != 1 {
 		t.Errorf("local delivery while NATS is down reached %d, want 1", d)
@@ -218,7 +218,7 @@ func TestNATSRestart(t *testing.T) {
 		t.Errorf("B's status while NATS is down: %+v", st)
 	}
 
-	ns.start()
+	ns.Start()
 	eventually(t, "both nodes to reconnect", func() bool { return a.node.Status().Connected && b.node.Status().Connected })
 	waitMesh(t, a, b)
 	// Resubscription is asynchronous to the reconnection: publish until A sees one.
@@ -243,10 +243,10 @@ func TestNATSRestart(t *testing.T) {
 // client and the node goes on.
 func TestMalformedMessagesDropped(t *testing.T) {
 	ns := startNATS(t, nil)
-	n := nodes(t, ns.url(), "knode-a")
+	n := nodes(t, ns.URL(), "knode-a")
 	a := n[0]
 	_, rec, id := a.subscribe(t, "idx", "col", `{}`, room.Options{Users: room.OptionAll})
-	raw, err := nats.Connect(ns.url())
+	raw, err := nats.Connect(ns.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +331,7 @@ func TestSubjectTokens(t *testing.T) {
 	}
 
 	ns := startNATS(t, nil)
-	n := nodes(t, ns.url(), "knode a.*>", "knode-b")
+	n := nodes(t, ns.URL(), "knode a.*>", "knode-b")
 	index, collection := "shop.eu >*", "orders "+strings.Repeat("x", 5000)
 	_, rec, _ := n[0].subscribe(t, index, collection, `{}`, room.Options{})
 	n[1].publish(index, collection, `{"k":1}`)
@@ -349,7 +349,7 @@ func TestSubjectTokens(t *testing.T) {
 
 func TestBroadcastEvents(t *testing.T) {
 	ns := startNATS(t, nil)
-	n := nodes(t, ns.url(), "knode-a", "knode-b", "knode-c")
+	n := nodes(t, ns.URL(), "knode-a", "knode-b", "knode-c")
 	var mu sync.Mutex
 	got := map[string][]string{}
 	for _, node := range n {
@@ -384,7 +384,7 @@ func TestBroadcastEvents(t *testing.T) {
 // counted; smaller ones still cross.
 func TestOverMaxPayloadStaysLocal(t *testing.T) {
 	ns := startNATS(t, func(o *natsserver.Options) { o.MaxPayload = 16 << 10 })
-	n := nodes(t, ns.url(), "knode-a", "knode-b")
+	n := nodes(t, ns.URL(), "knode-a", "knode-b")
 	_, onA, _ := n[0].subscribe(t, "idx", "col", `{}`, room.Options{})
 	_, onB, _ := n[1].subscribe(t, "idx", "col", `{}`, room.Options{})
 	big := `{"big":"` + strings.Repeat("x", 20<<10) + `"}`
@@ -430,18 +430,18 @@ func TestTokenNeverShown(t *testing.T) {
 	ns := startNATS(t, func(o *natsserver.Options) { o.Authorization = "t0ken-s3cret" })
 	var logs strings.Builder
 	var mu sync.Mutex
-	cfg := fastConfig(strings.Replace(ns.url(), "nats://", "nats://t0ken-s3cret@", 1), "knode-a")
+	cfg := fastConfig(strings.Replace(ns.URL(), "nats://", "nats://t0ken-s3cret@", 1), "knode-a")
 	cfg.Logger = slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
 		mu.Lock()
 		defer mu.Unlock()
 		return logs.Write(p)
 	}), &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a := newTestNode(t, cfg)
-	b := newTestNode(t, fastConfig(strings.Replace(ns.url(), "nats://", "nats://t0ken-s3cret@", 1), "knode-b"))
+	b := newTestNode(t, fastConfig(strings.Replace(ns.URL(), "nats://", "nats://t0ken-s3cret@", 1), "knode-b"))
 	waitMesh(t, a, b)
-	ns.stop()
+	ns.Stop()
 	eventually(t, "disconnect", func() bool { return !a.node.Status().Connected })
-	ns.start()
+	ns.Start()
 	eventually(t, "reconnect", func() bool { return a.node.Status().Connected })
 	st := a.node.Status()
 	a.node.Close()
@@ -453,7 +453,7 @@ func TestTokenNeverShown(t *testing.T) {
 	if !strings.Contains(logs.String(), "NATS connection back") {
 		t.Errorf("no reconnection log:\n%s", logs.String())
 	}
-	if _, err := Connect(fastConfig(ns.url(), "knode-c")); err == nil || strings.Contains(err.Error(), "s3cret") {
+	if _, err := Connect(fastConfig(ns.URL(), "knode-c")); err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Errorf("Connect without the token: %v", err)
 	}
 }

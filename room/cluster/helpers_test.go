@@ -4,62 +4,22 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/kuzzlews/kuzzlews/room"
+	"github.com/kuzzlews/kuzzlews/room/cluster/natstest"
 	natsserver "github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/tidwall/gjson"
 )
 
-// embeddedNATS is a nats-server running in the test process on a loopback port, which
-// can be stopped and started again on the same port.
-type embeddedNATS struct {
-	t    *testing.T
-	opts natsserver.Options
-	srv  *natsserver.Server
-}
-
-// startNATS starts a NATS server on a random loopback port; mod may change its options.
-func startNATS(t *testing.T, mod func(*natsserver.Options)) *embeddedNATS {
+// startNATS starts an embedded nats-server for the test (package natstest).
+func startNATS(t *testing.T, mod func(*natsserver.Options)) *natstest.Server {
 	t.Helper()
-	n := &embeddedNATS{t: t, opts: natsserver.Options{Host: "127.0.0.1", Port: -1, NoLog: true, NoSigs: true, MaxPayload: 2 << 20}}
-	if mod != nil {
-		mod(&n.opts)
-	}
-	n.start()
-	n.opts.Port = n.srv.Addr().(*net.TCPAddr).Port // a restart takes the same port
-	t.Cleanup(n.stop)
-	return n
+	return natstest.Start(t, mod)
 }
-
-func (n *embeddedNATS) start() {
-	n.t.Helper()
-	opts := n.opts
-	s, err := natsserver.NewServer(&opts)
-	if err != nil {
-		n.t.Fatalf("nats-server: %v", err)
-	}
-	go s.Start()
-	if !s.ReadyForConnections(10 * time.Second) {
-		n.t.Fatal("nats-server not ready in 10 s")
-	}
-	n.srv = s
-}
-
-// stop shuts the server down (its clients see the connection drop).
-func (n *embeddedNATS) stop() {
-	if n.srv != nil {
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
-		n.srv = nil
-	}
-}
-
-func (n *embeddedNATS) url() string { return fmt.Sprintf("nats://127.0.0.1:%d", n.opts.Port) }
 
 func discard() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
