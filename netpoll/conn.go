@@ -87,7 +87,9 @@ func (c *Conn) onEvent(ev netpoll.EpollEvent) {
 		return
 	}
 	c.events.Or(uint32(ev))
-	c.p.schedule(c)
+	if c.p.schedule(c) && c.p.yield != nil {
+		c.p.yield.arm()
+	}
 }
 
 func (c *Conn) signal(s uint32) {

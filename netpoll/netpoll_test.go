@@ -558,3 +558,50 @@ func TestDiscardAndCloseKeepsOnlyAStartedHead(t *testing.T) {
 		}
 	}
 }
+
+// TestYieldModes runs the same echo load with each Yield mode: every answer arrives, and
+// the poller yields once per batch exactly when the mode says so (the marker's descriptor
+// is the poller's, so YieldBatch costs one descriptor in all, none per connection).
+func TestYieldModes(t *testing.T) {
+	for _, mode := range []Yield{YieldBatch, YieldNever, YieldAuto} {
+		t.Run(mode.String(), func(t *testing.T) {
+			fds0 := openFDs(t)
+			p := startPoller(t, Config{Workers: 2, Yield: mode}, &lineHandler{})
+			const clients, rounds = 20, 50
+			conns := make([]net.Conn, clients)
+			readers := make([]*bufio.Reader, clients)
+			for i := range conns {
+				conns[i] = dial(t, p)
+				conns[i].SetDeadline(time.Now().Add(20 * time.Second))
+				readers[i] = bufio.NewReader(conns[i])
+			}
+			for j := range rounds {
+				for i, c := range conns {
+					fmt.Fprintf(c, "c%d-r%d\n", i, j)
+				}
+				for i, r := range readers {
+					if got, want := readLine(t, r), fmt.Sprintf("echo: c%d-r%d", i, j); got != want {
+						t.Fatalf("got %q, want %q", got, want)
+					}
+				}
+			}
+			yields := p.Stats().Yields
+			wantYield := mode == YieldBatch || (mode == YieldAuto && runtime.GOMAXPROCS(0) == 1)
+			switch {
+			case wantYield && yields == 0:
+				t.Fatalf("Stats.Yields = 0 after %d round trips, want some", clients*rounds)
+			case !wantYield && yields != 0:
+				t.Fatalf("Stats.Yields = %d, want 0 in mode %v with GOMAXPROCS %d", yields, mode, runtime.GOMAXPROCS(0))
+			case wantYield && yields > clients*rounds+1:
+				t.Fatalf("Stats.Yields = %d, more than one per readied turn (%d)", yields, clients*rounds)
+			}
+			extra := 2 // the epoll instance and easygo's eventfd that ends its wait loop
+			if wantYield {
+				extra++ // the marker
+			}
+			if got := openFDs(t) - fds0 - 2*clients; got != extra+1 { // + listener
+				t.Fatalf("poller holds %d descriptors besides its connections, want %d", got, extra+1)
+			}
+		})
+	}
+}

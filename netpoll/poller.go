@@ -71,6 +71,9 @@ type Config struct {
 	SweepInterval time.Duration
 	// Logger receives errors and recovered panics. Nil means slog.Default().
 	Logger *slog.Logger
+	// Yield says when the epoll goroutine yields its processor to the workers it readied
+	// (see Yield). The zero value, YieldAuto, yields once per batch when GOMAXPROCS is 1.
+	Yield Yield
 }
 
 // Defaults of Config, also used by the server's flags.
@@ -131,12 +134,14 @@ type Stats struct {
 	AcceptErrors int64 // accept failures other than EAGAIN
 	Detached     int64 // connections handed over with Conn.Detach
 	DetachedOpen int64 // of those, the ones whose net.Conn is not closed yet
+	Yields       int64 // epoll batches that ended by yielding to the workers (Config.Yield)
 }
 
 // Poller owns one epoll instance, its listeners, its connections and its worker pool.
 type Poller struct {
 	cfg        Config
 	ep         *netpoll.Epoll
+	yield      *batchYield // nil when Config.Yield resolves to never
 	newHandler func(*Conn) Handler
 
 	ready chan *Conn    // connections whose turn is due; room for every connection
@@ -179,6 +184,12 @@ func New(cfg Config, newHandler func(*Conn) Handler) (*Poller, error) {
 		return nil, fmt.Errorf("netpoll: epoll_create: %w", err)
 	}
 	p.ep = ep
+	if cfg.Yield == YieldBatch || (cfg.Yield == YieldAuto && runtime.GOMAXPROCS(0) == 1) {
+		if p.yield, err = newBatchYield(ep); err != nil {
+			_ = ep.Close()
+			return nil, err
+		}
+	}
 	for range cfg.Workers {
 		p.wg.Add(1)
 		go p.worker()
@@ -200,7 +211,15 @@ func (p *Poller) Stats() Stats {
 		AcceptErrors: p.acceptE.Load(),
 		Detached:     p.detachedN.Load(),
 		DetachedOpen: p.detachedOpen.Load(),
+		Yields:       p.yields(),
 	}
+}
+
+func (p *Poller) yields() int64 {
+	if p.yield == nil {
+		return 0
+	}
+	return p.yield.n.Load()
 }
 
 // Now returns the poller's coarse clock (refreshed every SweepInterval).
@@ -258,6 +277,9 @@ func (p *Poller) Shutdown(timeout time.Duration) (forced int) {
 	}
 	close(p.stop)
 	p.wg.Wait()
+	if p.yield != nil {
+		p.yield.close()
+	}
 	_ = p.ep.Close()
 	return forced
 }
@@ -288,12 +310,15 @@ func (p *Poller) runTask(task func()) {
 	task()
 }
 
-// schedule gives c a turn unless one is already due or running. Safe from any goroutine,
-// never blocks: ready has room for every connection and holds each at most once.
-func (p *Poller) schedule(c *Conn) {
+// schedule gives c a turn unless one is already due or running, and reports whether it
+// readied one. Safe from any goroutine, never blocks: ready has room for every connection
+// and holds each at most once.
+func (p *Poller) schedule(c *Conn) bool {
 	if c.busy.CompareAndSwap(false, true) {
 		p.ready <- c
+		return true
 	}
+	return false
 }
 
 // sweeper refreshes the coarse clock and fires deadlines.
