@@ -16,6 +16,7 @@ import (
 	"log"
 	"net"
 	"os"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -620,6 +621,11 @@ func rrLoop(c *load.Conn, prefix string, k int, from, to time.Time, h *load.Hist
 		if werr != nil {
 			return werr
 		}
+		// One message per connection per turn, as independent clients would: without it a
+		// connection whose responses are already buffered keeps its worker's thread for a
+		// whole preemption slice (10 ms) while the others' responses wait, and the latency
+		// tail measures the load generator's scheduler, not the server.
+		runtime.Gosched()
 	}
 	return nil
 }
