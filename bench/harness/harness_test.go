@@ -70,7 +70,7 @@ func TestQuickComparison(t *testing.T) {
 				if r.Idle.GoroutinesPerConn > 0.1 {
 					t.Errorf("nbio goroutines per connection = %.2f, want about 0", r.Idle.GoroutinesPerConn)
 				}
-				if r.Adversary.NonRead.Stalled {
+				if r.Adversary.Stalled(true) {
 					t.Error("nbio stalled beside non-readers, but its writes are non-blocking")
 				}
 			}
@@ -169,17 +169,26 @@ func checkAdversary(t *testing.T, cfg Config, a *AdvResult) {
 	if a == nil {
 		t.Fatal("no adversary result")
 	}
-	if a.SlowlorisConnected != cfg.AdvSlowloris || a.NonReadConnected != cfg.AdvNonRead {
-		t.Errorf("adversaries connected: %d slowloris, %d non-readers", a.SlowlorisConnected, a.NonReadConnected)
+	// Repetition stops early only after a stall.
+	if want := max(cfg.AdvRepeat, 1); len(a.Runs) != want && !a.Stalled(true) && !a.Stalled(false) {
+		t.Errorf("adversary runs = %d, want %d", len(a.Runs), want)
 	}
-	for name, f := range map[string]FanoutResult{"alone": a.Baseline, "slowloris": a.Slowloris} {
-		if f.Stalled || f.Missing != 0 || f.Delivered == 0 {
-			t.Errorf("adversary fan-out %s: delivered %d, missing %d, stalled %v", name, f.Delivered, f.Missing, f.Stalled)
+	if len(a.Runs) == 0 || a.AdvRun.Baseline.Delivered != a.Runs[0].Baseline.Delivered {
+		t.Errorf("adversary: %d runs, the result's own fields are not the first run", len(a.Runs))
+	}
+	for i, x := range a.Runs {
+		if x.SlowlorisConnected != cfg.AdvSlowloris || x.NonReadConnected != cfg.AdvNonRead {
+			t.Errorf("run %d: adversaries connected: %d slowloris, %d non-readers", i+1, x.SlowlorisConnected, x.NonReadConnected)
 		}
-	}
-	// A server that blocks on a full socket may stall: that is a result, reported as such.
-	if f := a.NonRead; !f.Stalled && (f.Missing != 0 || f.Delivered == 0) {
-		t.Errorf("adversary fan-out beside non-readers: delivered %d, missing %d, not stalled", f.Delivered, f.Missing)
+		for name, f := range map[string]FanoutResult{"alone": x.Baseline, "slowloris": x.Slowloris} {
+			if f.Stalled || f.Missing != 0 || f.Delivered == 0 {
+				t.Errorf("run %d: adversary fan-out %s: delivered %d, missing %d, stalled %v", i+1, name, f.Delivered, f.Missing, f.Stalled)
+			}
+		}
+		// A server that blocks on a full socket may stall: that is a result, reported as such.
+		if f := x.NonRead; !f.Stalled && (f.Missing != 0 || f.Delivered == 0) {
+			t.Errorf("run %d: adversary fan-out beside non-readers: delivered %d, missing %d, not stalled", i+1, f.Delivered, f.Missing)
+		}
 	}
 }
 

@@ -112,9 +112,10 @@ type RRResult struct {
 	WindowNs     int64   `json:"windowNs"`
 }
 
-// AdvResult is the same fan-out alone, beside slowloris connections, and beside subscribers
-// that never read. Shift is the relative change of the median time to last delivery.
-type AdvResult struct {
+// AdvRun is one run of the same fan-out alone, beside slowloris connections, and beside
+// subscribers that never read. Shift is the relative change of the median time to last
+// delivery against the run's own baseline (-1 when the baseline has none).
+type AdvRun struct {
 	Baseline       FanoutResult `json:"baseline"`
 	Slowloris      FanoutResult `json:"slowloris"`
 	NonRead        FanoutResult `json:"nonRead"`
@@ -125,6 +126,34 @@ type AdvResult struct {
 	SlowlorisConnected int   `json:"slowlorisConnected"`
 	SlowlorisCut       int64 `json:"slowlorisCut"`
 	NonReadConnected   int   `json:"nonReadConnected"`
+}
+
+// AdvResult is the adversary scenario: Config.AdvRepeat runs (Runs, in order). Its own
+// AdvRun fields are the first run, except SlowlorisShift and NonReadShift, which are the
+// median over Runs (the lower middle one for an even count). Results written before the
+// scenario was repeated have no Runs: their one run is the AdvRun fields (see AllRuns).
+type AdvResult struct {
+	AdvRun
+	Runs []AdvRun `json:"runs,omitempty"`
+}
+
+// AllRuns returns the runs of a: Runs, or the one run of a result without them.
+func (a *AdvResult) AllRuns() []AdvRun {
+	if len(a.Runs) > 0 {
+		return a.Runs
+	}
+	return []AdvRun{a.AdvRun}
+}
+
+// Stalled reports whether the slowloris (or, with nonRead, the non-reader) fan-out stalled
+// in any run.
+func (a *AdvResult) Stalled(nonRead bool) bool {
+	for _, r := range a.AllRuns() {
+		if (nonRead && r.NonRead.Stalled) || (!nonRead && r.Slowloris.Stalled) {
+			return true
+		}
+	}
+	return false
 }
 
 // SustainedStep is one publication rate of the sustained broadcast.
