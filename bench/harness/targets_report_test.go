@@ -13,7 +13,11 @@ func TestGoals(t *testing.T) {
 		return []FanoutResult{{Subs: 1000, Connected: 1000, TTLMedian: ttl, CPUPerDelivNs: cpu}}
 	}
 	rr := func(rps float64, p99 int64) []RRResult {
-		return []RRResult{{Conns: 1000, InFlight: 1, ReqPerSec: rps, P99: p99}}
+		// 100,000 requests per server CPU-second: 10 us of CPU per request.
+		return []RRResult{{Conns: 1000, InFlight: 1, ReqPerSec: rps, P99: p99, ReqPerCPUSec: 1e5}}
+	}
+	filtered := func(cpuPerPub, cpuPerDeliv float64) *FilterResult {
+		return &FilterResult{CPUPerPubNs: cpuPerPub, CPUPerDelivNs: cpuPerDeliv}
 	}
 	tests := []struct {
 		name   string
@@ -23,19 +27,26 @@ func TestGoals(t *testing.T) {
 		{
 			name: "every target met",
 			kuz: TargetRun{Idle: idle(900), Fanout: fan(50e6, 10e3), RR: rr(13000, 5e6),
+				Targeted: filtered(12e3, 12e3), Mixed: filtered(0, 11e3), Churn: &ChurnResult{CPUPerCycleNs: 20e3},
 				Adversary: &AdvResult{AdvRun: AdvRun{SlowlorisShift: 0.05, NonReadShift: -0.02}}},
 		},
 		{
 			name: "every target missed",
+			// Targeted: 20 us per publication, 3x lower than the stand-in's 60 and 2x the 10 us
+			// per request; churn 2.5x lower; mixed 30 us per delivery, 1.5x the fan-out's 20.
 			kuz: TargetRun{Idle: idle(5000), Fanout: fan(200e6, 20e3), RR: rr(9000, 9e6),
+				Targeted: filtered(20e3, 20e3), Mixed: filtered(0, 30e3), Churn: &ChurnResult{CPUPerCycleNs: 40e3},
 				Adversary: &AdvResult{AdvRun: AdvRun{SlowlorisShift: 0.5, NonReadShift: -1, NonRead: FanoutResult{Stalled: true}}}},
 			missed: []string{"idle RSS per connection", "idle RSS vs gorilla", "idle RSS vs nbio", "time to last vs 2-thread floor",
-				"time to last vs peers", "CPU per delivery", "request/response", "slowloris", "non-readers"},
+				"time to last vs peers", "CPU per delivery", "request/response",
+				"targeted: server CPU per publication vs the Kuzzle stand-in", "targeted: server CPU per publication vs kuzzlews's own request/response at 1000 conns",
+				"churn", "mixed", "slowloris", "non-readers"},
 		},
 		{
 			// One noisy run of three does not move the median; a stall in any run misses.
 			name: "adversaries: the median of the runs decides, a stall in any run misses",
 			kuz: TargetRun{Idle: idle(900), Fanout: fan(50e6, 10e3), RR: rr(13000, 5e6),
+				Targeted: filtered(12e3, 12e3), Mixed: filtered(0, 11e3), Churn: &ChurnResult{CPUPerCycleNs: 20e3},
 				Adversary: &AdvResult{AdvRun: AdvRun{SlowlorisShift: 0.04, NonReadShift: 0.03}, Runs: []AdvRun{
 					{SlowlorisShift: 0.02, NonReadShift: 0.01},
 					{SlowlorisShift: 0.9, NonReadShift: 0.03, NonRead: FanoutResult{Stalled: true}},
@@ -44,6 +55,9 @@ func TestGoals(t *testing.T) {
 			missed: []string{"non-readers, median of 3 runs"},
 		},
 	}
+	// Every goal has a row when every figure is there: fds, idle RSS x3, fan-out x3, rr,
+	// targeted x2, churn, mixed, adversaries x2.
+	const wantRows = 14
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k := tt.kuz
@@ -54,9 +68,14 @@ func TestGoals(t *testing.T) {
 				{Mode: "shared", Target: "nbio", Idle: idle(1300), Fanout: fan(85e6, 11e3)},
 				{Mode: "shared", Target: "floor1", Fanout: fan(80e6, 9.5e3)},
 				{Mode: "shared", Target: "floor2", Fanout: fan(45e6, 9.8e3)},
+				{Mode: "shared", Target: "kuzzle-standin", Targeted: filtered(60e3, 60e3), Churn: &ChurnResult{CPUPerCycleNs: 100e3}},
 			}}
 			var missed []string
-			for _, g := range goals(res) {
+			rows := goals(res)
+			if len(rows) != wantRows {
+				t.Errorf("%d goal rows, want %d: %+v", len(rows), wantRows, rows)
+			}
+			for _, g := range rows {
 				if !g.met {
 					missed = append(missed, g.figure)
 				}
