@@ -103,14 +103,22 @@ func goals(res *Results) []goalRow {
 		if a := k.Adversary; a != nil {
 			runs := a.AllRuns()
 			last := runs[len(runs)-1]
-			rows = append(rows, goalRow{mode, fmt.Sprintf("fan-out beside slowloris, median of %d runs", len(runs)), medianShiftText(a, false), "< +10%",
+			rows = append(rows, goalRow{mode, "fan-out beside slowloris, " + runsText(len(runs)), medianShiftText(a, false), "< +10%",
 				!a.Stalled(false) && a.SlowlorisShift < 0.10})
-			rows = append(rows, goalRow{mode, fmt.Sprintf("fan-out beside non-readers, median of %d runs", len(runs)), fmt.Sprintf("%s, RSS %.1f -> %.1f MiB (last run)",
+			rows = append(rows, goalRow{mode, "fan-out beside non-readers, " + runsText(len(runs)), fmt.Sprintf("%s, RSS %.1f -> %.1f MiB (last run)",
 				medianShiftText(a, true), float64(last.NonRead.RSSBefore)/(1<<20), float64(last.NonRead.RSSAfter)/(1<<20)), "< +10%, memory bounded",
 				!a.Stalled(true) && a.NonReadShift < 0.10})
 		}
 	}
 	return rows
+}
+
+// runsText names what an adversary goal row judges: its one run, or the median of n.
+func runsText(n int) string {
+	if n == 1 {
+		return "1 run"
+	}
+	return fmt.Sprintf("median of %d runs", n)
 }
 
 func goalsMarkdown(res *Results) string {
