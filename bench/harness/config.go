@@ -18,8 +18,8 @@ type Config struct {
 	// Modes are "pinned" (server on CPU 0 with GOMAXPROCS=1, clients on CPU 1) and "shared".
 	Modes []string
 	// Scenarios to run: "idle", "fanout", "rr", "adversary", "sustained", and the filtered
-	// ones "targeted", "mixed", "churn" (only targets that speak Koncorde filters run those:
-	// kuzzlews and kuzzle-standin).
+	// ones "targeted", "mixed", "churn", "subsmem" (only targets that speak Koncorde filters
+	// run those: kuzzlews and kuzzle-standin).
 	Scenarios []string
 
 	// Idle: connection counts of the ramp and the idle time before each sample.
@@ -84,6 +84,12 @@ type Config struct {
 	ChurnConns    int
 	ChurnSubs     int
 	ChurnDuration time.Duration
+	// Subscription memory (subsmem): SubsMemConns connections each subscribing SubsMemRooms
+	// distinct filters (one room each), then SubsMemMembers connections all subscribing one
+	// filter (one room, that many members), on a fresh server each.
+	SubsMemConns   int
+	SubsMemRooms   int
+	SubsMemMembers int
 	// Seed seeds the filters and documents of the filtered scenarios (0 means 1).
 	Seed uint64
 
@@ -121,7 +127,7 @@ func Quick() Config {
 		Name:      "quick",
 		Targets:   []string{"kuzzlews", "gorilla", "nbio", "floor1", "floor2", "kuzzle-standin"},
 		Modes:     []string{"shared"},
-		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained", "targeted", "mixed", "churn"},
+		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained", "targeted", "mixed", "churn", "subsmem"},
 		IdleConns: []int{200, 500}, IdleWait: 300 * time.Millisecond,
 		FanoutSubs: []int{200, 500}, Pubs: 5, PubInterval: 50 * time.Millisecond, Pad: 60, Grace: 200 * time.Millisecond,
 		RRConns: []int{50}, RRInFlight: []int{1, 4}, RRWarmup: 200 * time.Millisecond, RRDuration: 500 * time.Millisecond,
@@ -130,6 +136,7 @@ func Quick() Config {
 		MaxP99:     100 * time.Millisecond,
 		FilterSubs: 300, FilterPubs: 4, FilterDuration: time.Second,
 		ChurnConns: 10, ChurnSubs: 300, ChurnDuration: time.Second,
+		SubsMemConns: 50, SubsMemRooms: 20, SubsMemMembers: 300,
 		PerWorker: 300, DialInFlight: 1000,
 		KuzzlewsArgs: []string{"-idle-timeout=-1s", "-log-level", "warn"}, KuzzlewsPprofFlag: "-pprof",
 	}
@@ -149,6 +156,7 @@ func Medium() Config {
 	c.SustainSubs = 200
 	c.SustainStep = 3 * time.Second
 	c.FilterDuration, c.ChurnDuration = 5*time.Second, 5*time.Second
+	c.SubsMemMembers = 5000
 	return c
 }
 
@@ -158,7 +166,7 @@ func Full() Config {
 		Name:      "full",
 		Targets:   []string{"kuzzlews", "gorilla", "nbio", "nodews", "centrifugo", "floor1", "floor2", "kuzzle-standin"},
 		Modes:     []string{"pinned", "shared"},
-		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained", "targeted", "mixed", "churn"},
+		Scenarios: []string{"idle", "fanout", "rr", "adversary", "sustained", "targeted", "mixed", "churn", "subsmem"},
 		IdleConns: []int{1000, 5000, 10000, 19000}, IdleWait: 10 * time.Second,
 		FanoutSubs: []int{1000, 5000, 19000}, Pubs: 30, PubInterval: 300 * time.Millisecond, PubIntervalPerSub: 60 * time.Microsecond,
 		Pad: 60, Grace: time.Second,
@@ -168,6 +176,7 @@ func Full() Config {
 		SustainStep: 5 * time.Second, MaxP99: 100 * time.Millisecond,
 		FilterSubs: 4000, FilterPubs: 16, FilterDuration: 10 * time.Second,
 		ChurnConns: 100, ChurnSubs: 4000, ChurnDuration: 10 * time.Second,
+		SubsMemConns: 1000, SubsMemRooms: 100, SubsMemMembers: 19000,
 		PerWorker: 5000, DialInFlight: 2000,
 		KuzzlewsArgs: []string{"-idle-timeout=-1s", "-log-level", "warn"}, KuzzlewsPprofFlag: "-pprof",
 	}

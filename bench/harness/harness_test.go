@@ -143,12 +143,44 @@ func checkFiltered(t *testing.T, cfg Config, r TargetRun) {
 	if f := r.Mixed; f != nil && f.Expected <= f.Sent {
 		t.Errorf("mixed: %d deliveries expected for %d publications: the workload should match several subscribers per document", f.Expected, f.Sent)
 	}
+	checkSubsMem(t, cfg, r.SubsMem)
 	c := r.Churn
 	if c == nil {
 		t.Fatal("no churn result")
 	}
 	if c.Connected != cfg.ChurnConns || c.Cycles == 0 || !c.Verified || c.Errors != 0 || c.Mismatched != 0 || c.Stray != 0 || c.P50 > c.P99 {
 		t.Errorf("churn: %+v", *c)
+	}
+}
+
+// checkSubsMem asserts the subscription memory scenario: it ran, every subscription was
+// answered with its room (distinct rooms apart, members in one), and every figure is
+// positive (the Go heap's where the server has pprof).
+func checkSubsMem(t *testing.T, cfg Config, m *SubsMemResult) {
+	t.Helper()
+	if m == nil {
+		t.Fatal("no subsmem result")
+	}
+	for _, p := range []struct {
+		name             string
+		p                SubsMemPart
+		conns, per, room int
+	}{
+		{"distinct rooms", m.Rooms, cfg.SubsMemConns, cfg.SubsMemRooms, cfg.SubsMemConns * cfg.SubsMemRooms},
+		{"members", m.Members, cfg.SubsMemMembers, 1, 1},
+	} {
+		x := p.p
+		if x.Connected != p.conns || x.PerConn != p.per || x.Answered != int64(p.conns*p.per) || x.Rooms != p.room || !x.Verified ||
+			x.Mismatched != 0 || x.Errors != 0 || x.Stray != 0 || x.Closed != 0 {
+			t.Errorf("subsmem %s: %+v, want %d connections x %d subscriptions answered, %d rooms", p.name, x, p.conns, p.per, p.room)
+		}
+		if x.RSSPer <= 0 || x.RSSAfter <= x.RSSBefore || (x.HeapBefore >= 0 && x.HeapPer <= 0) {
+			t.Errorf("subsmem %s: RSS %d -> %d (%.0f B each), heap %d -> %d (%.0f B each): want growth", p.name,
+				x.RSSBefore, x.RSSAfter, x.RSSPer, x.HeapBefore, x.HeapAfter, x.HeapPer)
+		}
+	}
+	if !m.Verified {
+		t.Error("subsmem not verified")
 	}
 }
 

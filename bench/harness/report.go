@@ -177,6 +177,7 @@ func Markdown(res *Results, charts []string) string {
 		}
 	}
 	b.WriteString(filteredMarkdown(res))
+	b.WriteString(subsmemMarkdown(res))
 	var errs []string
 	for _, r := range res.Runs {
 		for _, e := range r.Errors {
@@ -326,4 +327,34 @@ func yesNo(v bool) string {
 		return "yes"
 	}
 	return "NO"
+}
+
+// subsmemMarkdown renders the subscription memory scenario, when it ran.
+func subsmemMarkdown(res *Results) string {
+	var b strings.Builder
+	head := false
+	for _, r := range res.Runs {
+		m := r.SubsMem
+		if m == nil {
+			continue
+		}
+		if !head {
+			b.WriteString("\n## Subscription memory (the same connections before and after they subscribe; after a forced GC where the server has pprof)\n\n" +
+				"| mode | target | part | conns x subscriptions | rooms | RSS before -> after (MiB) | RSS B per subscription | Go heap B per subscription | subscribe time | answered, without room, errors, closed | verified |\n" +
+				"|---|---|---|---|---|---|---|---|---|---|---|\n")
+			head = true
+		}
+		for _, p := range []struct {
+			name string
+			p    SubsMemPart
+		}{{"distinct rooms", m.Rooms}, {"members of one room", m.Members}} {
+			if p.p.Conns == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %d x %d | %d | %.1f -> %.1f | %.0f | %s | %s | %d, %d, %d, %d | %s |\n", r.Mode, r.Target, p.name,
+				p.p.Connected, p.p.PerConn, p.p.Rooms, float64(p.p.RSSBefore)/(1<<20), float64(p.p.RSSAfter)/(1<<20), p.p.RSSPer, f0(p.p.HeapPer),
+				msf(p.p.SubscribeNs), p.p.Answered, p.p.Mismatched, p.p.Errors, p.p.Closed, yesNo(p.p.Verified))
+		}
+	}
+	return b.String()
 }

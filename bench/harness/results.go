@@ -20,6 +20,7 @@ type TargetRun struct {
 	Targeted  *FilterResult    `json:"targeted,omitempty"`
 	Mixed     *FilterResult    `json:"mixed,omitempty"`
 	Churn     *ChurnResult     `json:"churn,omitempty"`
+	SubsMem   *SubsMemResult   `json:"subsmem,omitempty"`
 	// Errors lists scenarios that failed, with why; a failed scenario has no result.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -258,4 +259,47 @@ type ChurnResult struct {
 	P50      int64 `json:"p50"`
 	P99      int64 `json:"p99"`
 	RSSAfter int64 `json:"rssAfter"`
+}
+
+// SubsMemPart is one half of the subscription memory scenario: Conns connections opened, then
+// each subscribing PerConn filters. Memory readings are of the same connections before and
+// after they subscribe, each taken after the idle wait and, where the server has pprof, after
+// a forced GC. Bytes are per subscription: (after - before) / (Connected x PerConn); negative
+// when the server's memory shrank meanwhile (noise larger than what was measured).
+type SubsMemPart struct {
+	Conns     int `json:"conns"`
+	Connected int `json:"connected"`
+	PerConn   int `json:"perConn"`
+	// Answered subscriptions (200, with a roomId and a channel that starts with it);
+	// Mismatched 200 replies without; Errors failed requests; Stray frames that answered
+	// nothing; Closed connections that ended before the end of the part.
+	Answered   int64 `json:"answered"`
+	Mismatched int64 `json:"mismatched"`
+	Errors     int64 `json:"errors"`
+	Stray      int64 `json:"stray"`
+	Closed     int64 `json:"closed"`
+	// Rooms is the number of distinct roomIds answered: Answered for distinct filters, 1
+	// for members (counted over every worker).
+	Rooms int `json:"rooms"`
+	// VmRSS before and after, and the bytes per subscription it gives.
+	RSSBefore int64   `json:"rssBefore"`
+	RSSAfter  int64   `json:"rssAfter"`
+	RSSPer    float64 `json:"rssPer"`
+	// The live Go heap (runtime.MemStats.HeapAlloc after the forced GC) before and after,
+	// and the bytes per subscription it gives; -1 without pprof.
+	HeapBefore int64   `json:"heapBefore"`
+	HeapAfter  int64   `json:"heapAfter"`
+	HeapPer    float64 `json:"heapPer"`
+	// SubscribeNs is the wall time of the subscriptions (all connections at once).
+	SubscribeNs int64 `json:"subscribeNs"`
+	Verified    bool  `json:"verified"`
+}
+
+// SubsMemResult is the subscription memory scenario: Rooms, distinct filters (RSSPer is the
+// bytes per room, its subscription included); Members, one filter for all (RSSPer is the
+// bytes per extra member of one room). Verified when both parts are.
+type SubsMemResult struct {
+	Rooms    SubsMemPart `json:"rooms"`
+	Members  SubsMemPart `json:"members"`
+	Verified bool        `json:"verified"`
 }

@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	defer e.workerLog.Close()
-	e.tmp = tmp
+	e.tmp, e.logDir = tmp, logDir
 	for _, mode := range cfg.Modes {
 		if mode != "pinned" && mode != "shared" {
 			return nil, fmt.Errorf("harness: unknown mode %q", mode)
@@ -225,6 +225,10 @@ func (e *env) runScenario(t *target, srv *server, sc string, tr *TargetRun) erro
 	case "churn":
 		r, err := e.churn(t, srv)
 		tr.Churn = r
+		return err
+	case "subsmem":
+		r, err := e.subsmem(t, srv)
+		tr.SubsMem = r
 		return err
 	default:
 		return fmt.Errorf("unknown scenario %q", sc)
