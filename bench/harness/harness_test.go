@@ -70,7 +70,7 @@ func TestQuickComparison(t *testing.T) {
 				if r.Idle.GoroutinesPerConn > 0.1 {
 					t.Errorf("nbio goroutines per connection = %.2f, want about 0", r.Idle.GoroutinesPerConn)
 				}
-				if r.Adversary.NonRead.Stalled {
+				if r.Adversary.Stalled(true) {
 					t.Error("nbio stalled beside non-readers, but its writes are non-blocking")
 				}
 			}
@@ -143,12 +143,44 @@ func checkFiltered(t *testing.T, cfg Config, r TargetRun) {
 	if f := r.Mixed; f != nil && f.Expected <= f.Sent {
 		t.Errorf("mixed: %d deliveries expected for %d publications: the workload should match several subscribers per document", f.Expected, f.Sent)
 	}
+	checkSubsMem(t, cfg, r.SubsMem)
 	c := r.Churn
 	if c == nil {
 		t.Fatal("no churn result")
 	}
 	if c.Connected != cfg.ChurnConns || c.Cycles == 0 || !c.Verified || c.Errors != 0 || c.Mismatched != 0 || c.Stray != 0 || c.P50 > c.P99 {
 		t.Errorf("churn: %+v", *c)
+	}
+}
+
+// checkSubsMem asserts the subscription memory scenario: it ran, every subscription was
+// answered with its room (distinct rooms apart, members in one), and every figure is
+// positive (the Go heap's where the server has pprof).
+func checkSubsMem(t *testing.T, cfg Config, m *SubsMemResult) {
+	t.Helper()
+	if m == nil {
+		t.Fatal("no subsmem result")
+	}
+	for _, p := range []struct {
+		name             string
+		p                SubsMemPart
+		conns, per, room int
+	}{
+		{"distinct rooms", m.Rooms, cfg.SubsMemConns, cfg.SubsMemRooms, cfg.SubsMemConns * cfg.SubsMemRooms},
+		{"members", m.Members, cfg.SubsMemMembers, 1, 1},
+	} {
+		x := p.p
+		if x.Connected != p.conns || x.PerConn != p.per || x.Answered != int64(p.conns*p.per) || x.Rooms != p.room || !x.Verified ||
+			x.Mismatched != 0 || x.Errors != 0 || x.Stray != 0 || x.Closed != 0 {
+			t.Errorf("subsmem %s: %+v, want %d connections x %d subscriptions answered, %d rooms", p.name, x, p.conns, p.per, p.room)
+		}
+		if x.RSSPer <= 0 || x.RSSAfter <= x.RSSBefore || (x.HeapBefore >= 0 && x.HeapPer <= 0) {
+			t.Errorf("subsmem %s: RSS %d -> %d (%.0f B each), heap %d -> %d (%.0f B each): want growth", p.name,
+				x.RSSBefore, x.RSSAfter, x.RSSPer, x.HeapBefore, x.HeapAfter, x.HeapPer)
+		}
+	}
+	if !m.Verified {
+		t.Error("subsmem not verified")
 	}
 }
 
@@ -169,17 +201,26 @@ func checkAdversary(t *testing.T, cfg Config, a *AdvResult) {
 	if a == nil {
 		t.Fatal("no adversary result")
 	}
-	if a.SlowlorisConnected != cfg.AdvSlowloris || a.NonReadConnected != cfg.AdvNonRead {
-		t.Errorf("adversaries connected: %d slowloris, %d non-readers", a.SlowlorisConnected, a.NonReadConnected)
+	// Repetition stops early only after a stall.
+	if want := max(cfg.AdvRepeat, 1); len(a.Runs) != want && !a.Stalled(true) && !a.Stalled(false) {
+		t.Errorf("adversary runs = %d, want %d", len(a.Runs), want)
 	}
-	for name, f := range map[string]FanoutResult{"alone": a.Baseline, "slowloris": a.Slowloris} {
-		if f.Stalled || f.Missing != 0 || f.Delivered == 0 {
-			t.Errorf("adversary fan-out %s: delivered %d, missing %d, stalled %v", name, f.Delivered, f.Missing, f.Stalled)
+	if len(a.Runs) == 0 || a.AdvRun.Baseline.Delivered != a.Runs[0].Baseline.Delivered {
+		t.Errorf("adversary: %d runs, the result's own fields are not the first run", len(a.Runs))
+	}
+	for i, x := range a.Runs {
+		if x.SlowlorisConnected != cfg.AdvSlowloris || x.NonReadConnected != cfg.AdvNonRead {
+			t.Errorf("run %d: adversaries connected: %d slowloris, %d non-readers", i+1, x.SlowlorisConnected, x.NonReadConnected)
 		}
-	}
-	// A server that blocks on a full socket may stall: that is a result, reported as such.
-	if f := a.NonRead; !f.Stalled && (f.Missing != 0 || f.Delivered == 0) {
-		t.Errorf("adversary fan-out beside non-readers: delivered %d, missing %d, not stalled", f.Delivered, f.Missing)
+		for name, f := range map[string]FanoutResult{"alone": x.Baseline, "slowloris": x.Slowloris} {
+			if f.Stalled || f.Missing != 0 || f.Delivered == 0 {
+				t.Errorf("run %d: adversary fan-out %s: delivered %d, missing %d, stalled %v", i+1, name, f.Delivered, f.Missing, f.Stalled)
+			}
+		}
+		// A server that blocks on a full socket may stall: that is a result, reported as such.
+		if f := x.NonRead; !f.Stalled && (f.Missing != 0 || f.Delivered == 0) {
+			t.Errorf("run %d: adversary fan-out beside non-readers: delivered %d, missing %d, not stalled", i+1, f.Delivered, f.Missing)
+		}
 	}
 }
 

@@ -153,6 +153,35 @@ func (s *server) forceGC() bool {
 	return resp.StatusCode == http.StatusOK
 }
 
+// heapAlloc forces a GC through the server's pprof and returns the live heap after it, in
+// bytes (runtime.MemStats.HeapAlloc, the "# HeapAlloc = N" line of /debug/pprof/heap?debug=1);
+// -1 when the server has no pprof or the line is missing.
+func (s *server) heapAlloc() int64 {
+	if s.pprof == "" {
+		return -1
+	}
+	c := http.Client{Timeout: 30 * time.Second}
+	resp, err := c.Get("http://" + s.pprof + "/debug/pprof/heap?gc=1&debug=1")
+	if err != nil {
+		return -1
+	}
+	defer resp.Body.Close()
+	v := int64(-1)
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 16<<20) // stack lines of a big profile can be long
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			if n, err := strconv.ParseInt(strings.TrimSpace(rest), 10, 64); err == nil {
+				v = n
+			}
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		return -1
+	}
+	return v
+}
+
 // stop ends the server: SIGTERM, then SIGKILL after 3 s. Only this child is signalled.
 func (s *server) stop() {
 	if s.cmd.ProcessState == nil {

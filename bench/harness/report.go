@@ -84,6 +84,20 @@ func shiftText(f FanoutResult, shift float64) string {
 	return fmt.Sprintf("%+.0f%%", 100*shift)
 }
 
+// medianShiftText is the median shift of a beside slowloris (or non-readers), marked when
+// any run stalled.
+func medianShiftText(a *AdvResult, nonRead bool) string {
+	v := a.SlowlorisShift
+	if nonRead {
+		v = a.NonReadShift
+	}
+	t := fmt.Sprintf("%+.0f%%", 100*v)
+	if a.Stalled(nonRead) {
+		t += " (stalled in a run)"
+	}
+	return t
+}
+
 // Markdown renders res as tables, one section per scenario; charts are file names to embed.
 func Markdown(res *Results, charts []string) string {
 	var b strings.Builder
@@ -145,15 +159,25 @@ func Markdown(res *Results, charts []string) string {
 			fmt.Fprintf(&b, "| %s | %s | %d x %d | %.0f | %.2f | %.2f | %s |\n", r.Mode, r.Target, s.Channels, s.SubsPerChannel, s.BestDelivPerSec, s.BestCPUPerDelivNs/1e3, client, fail)
 		}
 	}
-	b.WriteString("\n## Adversaries (fan-out time-to-last median beside them)\n\n| mode | target | subs | alone | beside slowloris | shift | slowloris cut by server | beside non-readers | shift | RSS before -> after (MiB) |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("\n## Adversaries (fan-out time-to-last median beside them, every run, then the median shift)\n\n| mode | target | run | subs | alone | beside slowloris | shift | slowloris cut by server | beside non-readers | shift | RSS before -> after (MiB) |\n|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range res.Runs {
-		if a := r.Adversary; a != nil {
-			fmt.Fprintf(&b, "| %s | %s | %d | %s | %s (%d conns) | %s | %d | %s (%d conns) | %s | %.1f -> %.1f |\n", r.Mode, r.Target, a.Baseline.Connected,
-				ttlOrStall(a.Baseline), ttlOrStall(a.Slowloris), a.SlowlorisConnected, shiftText(a.Slowloris, a.SlowlorisShift), a.SlowlorisCut,
-				ttlOrStall(a.NonRead), a.NonReadConnected, shiftText(a.NonRead, a.NonReadShift), float64(a.NonRead.RSSBefore)/(1<<20), float64(a.NonRead.RSSAfter)/(1<<20))
+		a := r.Adversary
+		if a == nil {
+			continue
+		}
+		runs := a.AllRuns()
+		for i, x := range runs {
+			fmt.Fprintf(&b, "| %s | %s | %d | %d | %s | %s (%d conns) | %s | %d | %s (%d conns) | %s | %.1f -> %.1f |\n", r.Mode, r.Target, i+1, x.Baseline.Connected,
+				ttlOrStall(x.Baseline), ttlOrStall(x.Slowloris), x.SlowlorisConnected, shiftText(x.Slowloris, x.SlowlorisShift), x.SlowlorisCut,
+				ttlOrStall(x.NonRead), x.NonReadConnected, shiftText(x.NonRead, x.NonReadShift), float64(x.NonRead.RSSBefore)/(1<<20), float64(x.NonRead.RSSAfter)/(1<<20))
+		}
+		if len(runs) > 1 {
+			fmt.Fprintf(&b, "| %s | %s | median of %d | | | | %s | | | %s | |\n", r.Mode, r.Target, len(runs),
+				medianShiftText(a, false), medianShiftText(a, true))
 		}
 	}
 	b.WriteString(filteredMarkdown(res))
+	b.WriteString(subsmemMarkdown(res))
 	var errs []string
 	for _, r := range res.Runs {
 		for _, e := range r.Errors {
@@ -303,4 +327,34 @@ func yesNo(v bool) string {
 		return "yes"
 	}
 	return "NO"
+}
+
+// subsmemMarkdown renders the subscription memory scenario, when it ran.
+func subsmemMarkdown(res *Results) string {
+	var b strings.Builder
+	head := false
+	for _, r := range res.Runs {
+		m := r.SubsMem
+		if m == nil {
+			continue
+		}
+		if !head {
+			b.WriteString("\n## Subscription memory (the same connections before and after they subscribe; after a forced GC where the server has pprof)\n\n" +
+				"| mode | target | part | conns x subscriptions | rooms | RSS before -> after (MiB) | RSS B per subscription | Go heap B per subscription | subscribe time | answered, without room, errors, closed | verified |\n" +
+				"|---|---|---|---|---|---|---|---|---|---|---|\n")
+			head = true
+		}
+		for _, p := range []struct {
+			name string
+			p    SubsMemPart
+		}{{"distinct rooms", m.Rooms}, {"members of one room", m.Members}} {
+			if p.p.Conns == 0 {
+				continue
+			}
+			fmt.Fprintf(&b, "| %s | %s | %s | %d x %d | %d | %.1f -> %.1f | %.0f | %s | %s | %d, %d, %d, %d | %s |\n", r.Mode, r.Target, p.name,
+				p.p.Connected, p.p.PerConn, p.p.Rooms, float64(p.p.RSSBefore)/(1<<20), float64(p.p.RSSAfter)/(1<<20), p.p.RSSPer, f0(p.p.HeapPer),
+				msf(p.p.SubscribeNs), p.p.Answered, p.p.Mismatched, p.p.Errors, p.p.Closed, yesNo(p.p.Verified))
+		}
+	}
+	return b.String()
 }

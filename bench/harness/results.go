@@ -20,6 +20,7 @@ type TargetRun struct {
 	Targeted  *FilterResult    `json:"targeted,omitempty"`
 	Mixed     *FilterResult    `json:"mixed,omitempty"`
 	Churn     *ChurnResult     `json:"churn,omitempty"`
+	SubsMem   *SubsMemResult   `json:"subsmem,omitempty"`
 	// Errors lists scenarios that failed, with why; a failed scenario has no result.
 	Errors []string `json:"errors,omitempty"`
 }
@@ -112,9 +113,10 @@ type RRResult struct {
 	WindowNs     int64   `json:"windowNs"`
 }
 
-// AdvResult is the same fan-out alone, beside slowloris connections, and beside subscribers
-// that never read. Shift is the relative change of the median time to last delivery.
-type AdvResult struct {
+// AdvRun is one run of the same fan-out alone, beside slowloris connections, and beside
+// subscribers that never read. Shift is the relative change of the median time to last
+// delivery against the run's own baseline (-1 when the baseline has none).
+type AdvRun struct {
 	Baseline       FanoutResult `json:"baseline"`
 	Slowloris      FanoutResult `json:"slowloris"`
 	NonRead        FanoutResult `json:"nonRead"`
@@ -125,6 +127,34 @@ type AdvResult struct {
 	SlowlorisConnected int   `json:"slowlorisConnected"`
 	SlowlorisCut       int64 `json:"slowlorisCut"`
 	NonReadConnected   int   `json:"nonReadConnected"`
+}
+
+// AdvResult is the adversary scenario: Config.AdvRepeat runs (Runs, in order). Its own
+// AdvRun fields are the first run, except SlowlorisShift and NonReadShift, which are the
+// median over Runs (the lower middle one for an even count). Results written before the
+// scenario was repeated have no Runs: their one run is the AdvRun fields (see AllRuns).
+type AdvResult struct {
+	AdvRun
+	Runs []AdvRun `json:"runs,omitempty"`
+}
+
+// AllRuns returns the runs of a: Runs, or the one run of a result without them.
+func (a *AdvResult) AllRuns() []AdvRun {
+	if len(a.Runs) > 0 {
+		return a.Runs
+	}
+	return []AdvRun{a.AdvRun}
+}
+
+// Stalled reports whether the slowloris (or, with nonRead, the non-reader) fan-out stalled
+// in any run.
+func (a *AdvResult) Stalled(nonRead bool) bool {
+	for _, r := range a.AllRuns() {
+		if (nonRead && r.NonRead.Stalled) || (!nonRead && r.Slowloris.Stalled) {
+			return true
+		}
+	}
+	return false
 }
 
 // SustainedStep is one publication rate of the sustained broadcast.
@@ -229,4 +259,47 @@ type ChurnResult struct {
 	P50      int64 `json:"p50"`
 	P99      int64 `json:"p99"`
 	RSSAfter int64 `json:"rssAfter"`
+}
+
+// SubsMemPart is one half of the subscription memory scenario: Conns connections opened, then
+// each subscribing PerConn filters. Memory readings are of the same connections before and
+// after they subscribe, each taken after the idle wait and, where the server has pprof, after
+// a forced GC. Bytes are per subscription: (after - before) / (Connected x PerConn); negative
+// when the server's memory shrank meanwhile (noise larger than what was measured).
+type SubsMemPart struct {
+	Conns     int `json:"conns"`
+	Connected int `json:"connected"`
+	PerConn   int `json:"perConn"`
+	// Answered subscriptions (200, with a roomId and a channel that starts with it);
+	// Mismatched 200 replies without; Errors failed requests; Stray frames that answered
+	// nothing; Closed connections that ended before the end of the part.
+	Answered   int64 `json:"answered"`
+	Mismatched int64 `json:"mismatched"`
+	Errors     int64 `json:"errors"`
+	Stray      int64 `json:"stray"`
+	Closed     int64 `json:"closed"`
+	// Rooms is the number of distinct roomIds answered: Answered for distinct filters, 1
+	// for members (counted over every worker).
+	Rooms int `json:"rooms"`
+	// VmRSS before and after, and the bytes per subscription it gives.
+	RSSBefore int64   `json:"rssBefore"`
+	RSSAfter  int64   `json:"rssAfter"`
+	RSSPer    float64 `json:"rssPer"`
+	// The live Go heap (runtime.MemStats.HeapAlloc after the forced GC) before and after,
+	// and the bytes per subscription it gives; -1 without pprof.
+	HeapBefore int64   `json:"heapBefore"`
+	HeapAfter  int64   `json:"heapAfter"`
+	HeapPer    float64 `json:"heapPer"`
+	// SubscribeNs is the wall time of the subscriptions (all connections at once).
+	SubscribeNs int64 `json:"subscribeNs"`
+	Verified    bool  `json:"verified"`
+}
+
+// SubsMemResult is the subscription memory scenario: Rooms, distinct filters (RSSPer is the
+// bytes per room, its subscription included); Members, one filter for all (RSSPer is the
+// bytes per extra member of one room). Verified when both parts are.
+type SubsMemResult struct {
+	Rooms    SubsMemPart `json:"rooms"`
+	Members  SubsMemPart `json:"members"`
+	Verified bool        `json:"verified"`
 }

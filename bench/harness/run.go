@@ -48,7 +48,7 @@ func Run(ctx context.Context, cfg Config) (*Results, error) {
 		return nil, err
 	}
 	defer e.workerLog.Close()
-	e.tmp = tmp
+	e.tmp, e.logDir = tmp, logDir
 	for _, mode := range cfg.Modes {
 		if mode != "pinned" && mode != "shared" {
 			return nil, fmt.Errorf("harness: unknown mode %q", mode)
@@ -225,6 +225,10 @@ func (e *env) runScenario(t *target, srv *server, sc string, tr *TargetRun) erro
 	case "churn":
 		r, err := e.churn(t, srv)
 		tr.Churn = r
+		return err
+	case "subsmem":
+		r, err := e.subsmem(t, srv)
+		tr.SubsMem = r
 		return err
 	default:
 		return fmt.Errorf("unknown scenario %q", sc)
@@ -588,8 +592,60 @@ func shift(base, v int64) float64 {
 	return float64(v)/float64(base) - 1
 }
 
+// adversary runs the three fan-outs (alone, beside slowloris, beside non-readers)
+// Config.AdvRepeat times on srv, each fan-out with its own fresh clients, and takes the
+// median shift of each condition over the runs. It stops repeating after a run that stalled.
 func (e *env) adversary(t *target, srv *server) (*AdvResult, error) {
 	r := &AdvResult{}
+	n := max(e.cfg.AdvRepeat, 1)
+	var err error
+	for i := range n {
+		if err = e.ctx.Err(); err != nil {
+			break
+		}
+		var run *AdvRun
+		if run, err = e.adversaryRun(t, srv); err != nil {
+			if n > 1 {
+				err = fmt.Errorf("run %d of %d: %w", i+1, n, err)
+			}
+			break
+		}
+		r.Runs = append(r.Runs, *run)
+		e.cfg.logf("  %s adversary run %d of %d: ttl median %s ms alone, %s beside %d slowloris (%s, %d cut), %s beside %d non-readers (%s); RSS %.1f -> %.1f MiB",
+			t.name, i+1, n, ttlOrStall(run.Baseline), ttlOrStall(run.Slowloris), run.SlowlorisConnected, shiftText(run.Slowloris, run.SlowlorisShift), run.SlowlorisCut,
+			ttlOrStall(run.NonRead), run.NonReadConnected, shiftText(run.NonRead, run.NonReadShift), float64(run.NonRead.RSSBefore)/(1<<20), float64(run.NonRead.RSSAfter)/(1<<20))
+		if run.Slowloris.Stalled || run.NonRead.Stalled {
+			break
+		}
+	}
+	if len(r.Runs) == 0 {
+		return nil, err
+	}
+	r.AdvRun = r.Runs[0]
+	var sl, nr []float64
+	for _, run := range r.Runs {
+		sl = append(sl, run.SlowlorisShift)
+		nr = append(nr, run.NonReadShift)
+	}
+	r.SlowlorisShift, r.NonReadShift = medianOf(sl), medianOf(nr)
+	e.cfg.logf("  %s adversary: median shift over %d runs %+.0f%% beside slowloris, %+.0f%% beside non-readers (stalled: %v, %v)",
+		t.name, len(r.Runs), 100*r.SlowlorisShift, 100*r.NonReadShift, r.Stalled(false), r.Stalled(true))
+	return r, err // the runs done so far, with what ended the others
+}
+
+// medianOf returns the median of v, the lower middle value for an even count (0 for none).
+func medianOf(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	return s[(len(s)-1)/2]
+}
+
+// adversaryRun is one run of the adversary scenario.
+func (e *env) adversaryRun(t *target, srv *server) (*AdvRun, error) {
+	r := &AdvRun{}
 	b, err := e.fanout(t, srv, e.cfg.AdvSubs, &fanoutExtra{})
 	if err != nil {
 		return nil, fmt.Errorf("baseline: %w", err)
@@ -598,21 +654,18 @@ func (e *env) adversary(t *target, srv *server) (*AdvResult, error) {
 	x := fanoutExtra{slowloris: e.cfg.AdvSlowloris}
 	s, err := e.fanout(t, srv, e.cfg.AdvSubs, &x)
 	if err != nil {
-		return r, fmt.Errorf("slowloris: %w", err)
+		return nil, fmt.Errorf("slowloris: %w", err)
 	}
 	r.Slowloris = *s
 	r.SlowlorisConnected, r.SlowlorisCut = x.slowConnected, x.slowCut
 	y := fanoutExtra{nonRead: e.cfg.AdvNonRead, prefill: e.cfg.AdvPrefill}
 	n, err := e.fanout(t, srv, e.cfg.AdvSubs, &y)
 	if err != nil {
-		return r, fmt.Errorf("non-readers: %w", err)
+		return nil, fmt.Errorf("non-readers: %w", err)
 	}
 	r.NonRead = *n
 	r.NonReadConnected = y.nonReadConnected
 	r.SlowlorisShift = shift(r.Baseline.TTLMedian, r.Slowloris.TTLMedian)
 	r.NonReadShift = shift(r.Baseline.TTLMedian, r.NonRead.TTLMedian)
-	e.cfg.logf("  %s adversary: ttl median %s ms alone, %s beside %d slowloris (%s, %d cut), %s beside %d non-readers (%s); RSS %.1f -> %.1f MiB",
-		t.name, ttlOrStall(r.Baseline), ttlOrStall(r.Slowloris), r.SlowlorisConnected, shiftText(r.Slowloris, r.SlowlorisShift), r.SlowlorisCut,
-		ttlOrStall(r.NonRead), r.NonReadConnected, shiftText(r.NonRead, r.NonReadShift), float64(r.NonRead.RSSBefore)/(1<<20), float64(r.NonRead.RSSAfter)/(1<<20))
 	return r, nil
 }

@@ -40,7 +40,7 @@ type target struct {
 }
 
 // filteredScenarios are the scenarios that need Koncorde filters.
-var filteredScenarios = []string{"targeted", "mixed", "churn"}
+var filteredScenarios = []string{"targeted", "mixed", "churn", "subsmem"}
 
 // runs reports whether t takes part in scenario sc.
 func (t *target) runs(sc string) bool {
@@ -61,6 +61,8 @@ type env struct {
 	nextSrc    int
 	nextWorker int
 	workerLog  *os.File
+	// logDir receives the servers' logs ("" means tmp).
+	logDir string
 }
 
 // The two Go modules of the repository: the server at the root and this benchmark in bench/.

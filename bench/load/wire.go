@@ -1,5 +1,7 @@
 package load
 
+import "strconv"
+
 // The coordinator (bench/harness) drives each worker process (bench/cmd/loadgen) with one JSON
 // Command per line on the worker's stdin; the worker answers each with one JSON Report per line
 // on stdout. A worker exits on "quit", on stdin EOF, or after its -max-life.
@@ -23,7 +25,31 @@ const (
 	// RoleChurn subscribes a fresh filter (ChurnFilter) and unsubscribes it, in a loop on
 	// "start", one request in flight per connection.
 	RoleChurn = "churn"
+	// RoleMSub connects, sends one request (server:now) and waits for its answer, so that
+	// the server's first-use costs of a connection are behind it, and subscribes nothing
+	// until "start": then each connection
+	// subscribes Count filters on Collection, one request in flight (MemSubFilter), and its
+	// connections are read (and dropped) from then on. The memory scenario measures the
+	// server with the same connections before and after.
+	RoleMSub = "msub"
 )
+
+// MemberTarget is the equals value every connection subscribes when Command.SameFilter is set.
+const MemberTarget = "member"
+
+// MemSubFilter is the k-th filter of connection gi (global index) of an msub worker told to
+// subscribe count filters: {"equals":{"target":"t<gi x count + k>"}}, distinct for every
+// (gi, k) so that each makes a room of its own; with same, {"equals":{"target":"member"}}
+// for all, so that they all join one room.
+func MemSubFilter(gi, count, k int, same bool) Filter {
+	if same {
+		return Filter{Op: OpEquals, Field: "target", Str: MemberTarget}
+	}
+	return Filter{Op: OpEquals, Field: "target", Str: "t" + strconv.Itoa(gi*count+k)}
+}
+
+// MaxRoomIDs is the most distinct roomIds an msub report lists (Report.RoomIDs).
+const MaxRoomIDs = 16
 
 // FillCollection is the collection only non-reading subscribers join: large publications to
 // it fill their socket buffers without loading anyone else.
@@ -53,6 +79,11 @@ type Command struct {
 	ReplyWaitMs int `json:"replyWaitMs,omitempty"`
 	// Collection, when set, receives every publication instead of c0..c{Channels-1}.
 	Collection string `json:"collection,omitempty"`
+
+	// SameFilter (msub): every subscription uses the same filter (MemSubFilter); msub uses
+	// Count (subscriptions per connection, 0 means 1), Collection and ReplyWaitMs (the wait
+	// for each reply, 0 means 30 s).
+	SameFilter bool `json:"sameFilter,omitempty"`
 
 	// cpub and churn use DurationMs (how long to run) and Count (the most publications or
 	// cycles per connection, 0 means no limit); cpub tags its documents with Step.
@@ -125,6 +156,14 @@ type Report struct {
 	// failed requests, Mismatched replies whose result does not fit the request (wrong
 	// roomId or channel), Stray frames that answer nothing (a churner must get no
 	// notification).
+
+	// msub "start": Done (above) counts subscriptions answered 200 with a roomId and a
+	// channel that starts with it (Mismatched those answered 200 without), Errors failed
+	// requests, Stray frames that answer nothing; Rooms is the number of distinct roomIds of
+	// the worker's answers, and RoomIDs lists them, sorted, when there are at most
+	// MaxRoomIDs (to check that members all got one room across workers).
+	Rooms   int      `json:"rooms,omitempty"`
+	RoomIDs []string `json:"roomIds,omitempty"`
 
 	// verify: the deliveries of this worker's subscribers checked against the workload.
 	Verify *Verify `json:"verify,omitempty"`

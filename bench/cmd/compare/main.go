@@ -34,12 +34,13 @@ func main() {
 		mode      = flag.String("mode", "quick", "preset: quick, medium or full")
 		targets   = flag.String("targets", "", "comma-separated targets (default: the preset's; kuzzlews is dropped when it cannot be built)")
 		modes     = flag.String("modes", "", "comma-separated: pinned, shared (default: the preset's)")
-		scenarios = flag.String("scenarios", "", "comma-separated: idle, fanout, rr, adversary, sustained, targeted, mixed, churn (default: all)")
+		scenarios = flag.String("scenarios", "", "comma-separated: idle, fanout, rr, adversary, sustained, targeted, mixed, churn, subsmem (default: all)")
 		out       = flag.String("out", "", "output directory (default bench/results/<mode>-<UTC time>)")
 		kbin      = flag.String("kuzzlews-bin", os.Getenv("KUZZLEWS_BIN"), "kuzzlews binary (default: build the root package if it is a main package)")
 		kargs     = flag.String("kuzzlews-args", "-idle-timeout=-1s -log-level warn", "extra space-separated arguments for kuzzlews")
 		kpprof    = flag.String("kuzzlews-pprof-flag", "-pprof", "flag kuzzlews takes to serve pprof on an address (empty: none)")
 		cbin      = flag.String("centrifugo-bin", "", "Centrifugo binary (default: "+harness.CentrifugoPath()+", installed when missing)")
+		advRepeat = flag.Int("adv-repeat", 0, "runs of the adversary scenario (default: the preset's, quick 1, medium and full 3)")
 		render    = flag.String("render", "", "only rewrite results.md and the charts of this results directory from its results.json")
 	)
 	flag.Parse()
@@ -61,6 +62,9 @@ func main() {
 	}
 	if *scenarios != "" {
 		cfg.Scenarios = strings.Split(*scenarios, ",")
+	}
+	if *advRepeat > 0 {
+		cfg.AdvRepeat = *advRepeat
 	}
 	cfg.KuzzlewsBin, cfg.KuzzlewsPprofFlag, cfg.CentrifugoBin = *kbin, *kpprof, *cbin
 	cfg.KuzzlewsArgs = strings.Fields(*kargs)

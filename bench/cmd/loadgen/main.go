@@ -88,7 +88,7 @@ func main() {
 		addr    = flag.String("addr", "127.0.0.1:7513", "target host:port (127.0.0.0/8 only)")
 		path    = flag.String("path", "/", "WebSocket path")
 		proto   = flag.String("proto", "kuzzle", "wire protocol: kuzzle or centrifugo")
-		role    = flag.String("role", load.RoleIdle, "idle, sub, nonread, slowloris, rr or pub")
+		role    = flag.String("role", load.RoleIdle, "idle, sub, nonread, slowloris, rr, pub, fsub, cpub, churn or msub")
 		n       = flag.Int("n", 1, "connections")
 		srcs    = flag.String("src", "127.0.0.2", "comma-separated source addresses (127.0.0.0/8)")
 		par     = flag.Int("par", 500, "handshakes in flight")
@@ -318,6 +318,22 @@ func (w *worker) open(i int, src net.IP) (r opened) {
 		w.fsubs = append(w.fsubs, fs)
 		w.fmu.Unlock()
 		go w.fsubReader(c, fs)
+	case load.RoleMSub:
+		// One request answered before the memory reading: what a connection's first frames
+		// cost the server (buffers made on first use) is then in the baseline, not counted
+		// as the subscription's.
+		req, id := c.AppendRequest(nil, w.name+"-w"+strconv.Itoa(i))
+		var stray int64
+		err := c.WriteText(req)
+		if err == nil {
+			_, err = awaitReply(c, id, time.Now().Add(15*time.Second), &stray)
+		}
+		_ = c.NetConn().SetReadDeadline(time.Time{})
+		if err != nil {
+			c.Close()
+			r.err = fmt.Errorf("warm-up request: %w", err)
+			return r
+		}
 	case load.RoleCPub, load.RoleChurn:
 		// read by their own loop on "start"
 	case load.RoleIdle:
@@ -468,6 +484,8 @@ func (w *worker) start(cmd load.Command) {
 		w.runClosedPub(cmd)
 	case load.RoleChurn:
 		w.runChurn(cmd)
+	case load.RoleMSub:
+		w.runMemSub(cmd)
 	default:
 		w.emit(load.Report{Event: "start", FirstErr: "role " + w.role + " has no start"})
 	}
@@ -860,5 +878,79 @@ func (w *worker) runChurn(cmd load.Command) {
 	}
 	wg.Wait()
 	rep.WindowNs = time.Since(t0).Nanoseconds()
+	w.emit(rep)
+}
+
+// runMemSub subscribes every connection to cmd.Count filters (load.MemSubFilter) on
+// cmd.Collection, one request in flight per connection, then keeps reading each connection
+// (pings answered, anything else dropped) until it ends. A subscription counts when its reply
+// is 200 with a roomId and a channel that starts with roomId + "-".
+func (w *worker) runMemSub(cmd load.Command) {
+	count := max(cmd.Count, 1)
+	wait := 30 * time.Second
+	if cmd.ReplyWaitMs > 0 {
+		wait = time.Duration(cmd.ReplyWaitMs) * time.Millisecond
+	}
+	rep := load.Report{Event: "start"}
+	rooms := map[string]struct{}{}
+	var mu sync.Mutex
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for j, c := range w.conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			gi := w.first + j
+			var done, errs, mism, stray int64
+			var mine []string
+			var buf, fb []byte
+			for k := range count {
+				f := load.MemSubFilter(gi, count, k, cmd.SameFilter)
+				fb = f.AppendJSON(fb[:0])
+				id := w.name + "-m" + strconv.Itoa(j) + "-" + strconv.Itoa(k)
+				buf = load.AppendSubscribe(buf[:0], w.index, cmd.Collection, fb, id)
+				if err := c.WriteText(buf); err != nil {
+					errs++
+					break
+				}
+				reply, err := awaitReply(c, id, time.Now().Add(wait), &stray)
+				if err != nil {
+					errs++
+					break
+				}
+				if !replyOK(reply) {
+					errs++
+					continue
+				}
+				roomID := gjson.GetBytes(reply, "result.roomId").Str
+				if roomID == "" || !strings.HasPrefix(gjson.GetBytes(reply, "result.channel").Str, roomID+"-") {
+					mism++
+					continue
+				}
+				done++
+				mine = append(mine, roomID)
+			}
+			_ = c.NetConn().SetReadDeadline(time.Time{})
+			go w.drain(c) // no notification is due: keep answering pings, count the end
+			mu.Lock()
+			rep.Done += done
+			rep.Errors += errs
+			rep.Mismatched += mism
+			rep.Stray += stray
+			for _, id := range mine {
+				rooms[id] = struct{}{}
+			}
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	rep.WindowNs = time.Since(t0).Nanoseconds()
+	rep.Rooms = len(rooms)
+	if len(rooms) <= load.MaxRoomIDs {
+		for id := range rooms {
+			rep.RoomIDs = append(rep.RoomIDs, id)
+		}
+		slices.Sort(rep.RoomIDs)
+	}
 	w.emit(rep)
 }
