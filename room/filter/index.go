@@ -161,6 +161,12 @@ func newIndex(name string) *index {
 // ---- store / remove ----
 
 func termKey(c *canonical, t []lit) string {
+	if len(t) == 1 && t[0]&1 == 0 {
+		// A term of one positive condition is keyed by the condition's key, without a
+		// copy: atom keys start with a letter or with a length other than 1 ("2:eq..."),
+		// so they never collide with the "1:+"/"1:-" keys built below.
+		return c.atoms[t[0]/2].key
+	}
 	var kb keyBuilder
 	for _, l := range t {
 		if l&1 == 1 {
