@@ -211,6 +211,13 @@ func (b *builder) build(f *jsv) (*expr, error) {
 		var kb keyBuilder
 		kb.str("eq").str(field).scalar(a.val, v.vals[0])
 		a.key = kb.sb.String()
+		// The field and a string value are also in the key: point at them there, so that
+		// a stored equals condition does not keep the whole filter text alive.
+		at := len("2:eq") + len(strconv.Itoa(len(field))) + 1
+		a.field = a.key[at : at+len(field)]
+		if a.val.kind == jsString {
+			a.val.s = a.key[len(a.key)-len(a.val.s):]
+		}
 		return b.intern(a), nil
 	case "exists":
 		ex := v.ex
