@@ -82,7 +82,7 @@ func (e *Engine) Unsubscribe(c *Conn, roomID string) error {
 	e.mu.RLock()
 	rm := e.rooms[roomID]
 	e.mu.RUnlock()
-	if rm == nil || !e.leave(rm, c) {
+	if rm == nil || !e.leave(rm, c, nil) {
 		return kuzzle.ErrNotSubscribed.New(c.id, strings.Clone(roomID))
 	}
 	return nil

@@ -126,7 +126,7 @@ func (e *Engine) DeliverRemoteUser(u *UserEvent) int {
 		return 0
 	}
 	n := kuzzle.User{In: u.In, Count: u.Count, Node: string(kuzzle.AppendString(nil, u.Node)), Timestamp: u.Timestamp,
-		Volatile: u.Volatile, Index: rm.indexJSON, Collection: rm.collJSON, Action: u.Action}
+		Volatile: u.Volatile, Index: rm.coll.indexJSON, Collection: rm.coll.collJSON, Action: u.Action}
 	return e.deliverUserLocked(rm, &n)
 }
 
@@ -141,7 +141,7 @@ func (e *Engine) LocalCount(roomID string) int {
 	}
 	rm.mu.RLock()
 	defer rm.mu.RUnlock()
-	return len(rm.members)
+	return int(rm.count)
 }
 
 // LocalList returns this node's live rooms with their connection counts, unsorted.
@@ -155,7 +155,7 @@ func (e *Engine) LocalList() []RoomCount {
 	out := make([]RoomCount, 0, len(rooms))
 	for _, rm := range rooms {
 		rm.mu.RLock()
-		n := len(rm.members)
+		n := int(rm.count)
 		rm.mu.RUnlock()
 		if n == 0 {
 			continue

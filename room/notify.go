@@ -27,11 +27,11 @@ func (e *Engine) addChannel(f *fanout, payload []byte, ch *channel) {
 // after the change. rm.mu must be held for writing.
 func (e *Engine) notifyUserLocked(rm *room, in bool, ts int64, volatile []byte, action string) {
 	if e.bp != nil {
-		e.bp.ForwardUser(&UserEvent{Node: e.cfg.Node, RoomID: rm.id, In: in, Count: len(rm.members), Timestamp: ts,
+		e.bp.ForwardUser(&UserEvent{Node: e.cfg.Node, RoomID: rm.id, In: in, Count: int(rm.count), Timestamp: ts,
 			Volatile: volatile, Action: action})
 	}
-	n := kuzzle.User{In: in, Count: len(rm.members), Node: e.node, Timestamp: ts, Volatile: volatile,
-		Index: rm.indexJSON, Collection: rm.collJSON, Action: action}
+	n := kuzzle.User{In: in, Count: int(rm.count), Node: e.node, Timestamp: ts, Volatile: volatile,
+		Index: rm.coll.indexJSON, Collection: rm.coll.collJSON, Action: action}
 	e.deliverUserLocked(rm, &n)
 }
 

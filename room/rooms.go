@@ -5,6 +5,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/kuzzlews/kuzzlews/kuzzle"
 	"github.com/kuzzlews/kuzzlews/room/filter"
@@ -43,16 +44,24 @@ func ParseOption(s string) Option {
 	return OptionInvalid
 }
 
+// collInfo is what every room of one index and collection shares, kept once in
+// Engine.colls rather than in each room: the Koncorde index name and the JSON strings
+// notifications carry.
+type collInfo struct {
+	kindex    string // index + "/" + collection
+	indexJSON []byte // JSON string of the index
+	collJSON  []byte // JSON string of the collection
+	rooms     int    // rooms referencing it, guarded by Engine.mu
+}
+
 // room is Kuzzle's room: one index, collection and normalized filter.
 type room struct {
-	id        string
-	kindex    string            // index + "/" + collection
-	indexJSON []byte            // JSON string of the index
-	collJSON  []byte            // JSON string of the collection
-	dead      atomic.Bool       // set under mu when the last member left; never reset
-	mu        sync.RWMutex      // guards channels, members, and each channel's slices
-	channels  []*channel        // created on first use, kept until the room dies
-	members   map[*Conn]*member // distinct connections
+	id       string // the filter id, the same string the filter engine keys it by
+	coll     *collInfo
+	dead     atomic.Bool  // set under mu when the last member left; never reset
+	count    int32        // distinct connections (members), guarded by mu
+	mu       sync.RWMutex // guards channels, count, and each channel's slices
+	channels []*channel   // created on first use, kept until the room dies
 }
 
 // shared is what a room of an engine with a backplane keeps for the other nodes, in
@@ -64,8 +73,8 @@ type shared struct {
 
 // index and collection return the room's names (not a split of kindex: an index may
 // contain "/").
-func (r *room) index() string      { return kuzzle.View(r.indexJSON).Str }
-func (r *room) collection() string { return kuzzle.View(r.collJSON).Str }
+func (r *room) index() string      { return kuzzle.View(r.coll.indexJSON).Str }
+func (r *room) collection() string { return kuzzle.View(r.coll.collJSON).Str }
 
 // info returns the room's definition for the backplane.
 func (r *room) info(filter []byte) RoomInfo {
@@ -81,51 +90,94 @@ func (e *Engine) sharedOf(rm *room) *shared {
 
 // channel is one notification configuration (users x scope) of a room.
 type channel struct {
-	name   string
-	quoted []byte // JSON string of name
+	quoted []byte // JSON string of the channel name: its only copy (see name)
 	users  Option
 	scope  Option
 	subs   []Subscriber // members' subscribers, for delivery
 	mems   []*member    // mems[i] owns subs[i]
 }
 
-// member is one connection's presence in one room.
+// name returns the channel name, a view of quoted: names are hex digits and "-", which
+// JSON quoting leaves as they are, and quoted is never modified.
+func (ch *channel) name() string { return unsafe.String(&ch.quoted[1], len(ch.quoted)-2) }
+
+// member is one connection's presence in one room. It is small because a room of many
+// connections has one per connection: the connection is its owner (Conn.rooms), the
+// first channel joined is inline, the others (a connection subscribing to one room with
+// several users/scope options) are in more.
 type member struct {
-	conn     *Conn
 	room     *room
-	connPos  int    // index in conn.rooms, guarded by conn.mu
-	volatile []byte // copy of the volatile of its first subscription; nil = null
-	slots    []slot // channels joined; starts on slot0, no allocation for the first
-	slot0    [1]slot
+	volatile string   // copy of the volatile of its first subscription; "" = null
+	ch0      *channel // first channel joined; nil once the member left (guarded by room.mu)
+	pos0     int32    // index in ch0.mems
+	connPos  int32    // index in conn.rooms, guarded by conn.mu
+	more     *[]slot  // channels joined after ch0; nil for most members
 }
 
 type slot struct {
 	ch  *channel
-	pos int
+	pos int32
+}
+
+// volatileJSON returns m's volatile as raw JSON, nil for null, without copying: the
+// slice is read-only (notifications and backplane events only read it).
+func (m *member) volatileJSON() []byte {
+	if m.volatile == "" {
+		return nil
+	}
+	return unsafe.Slice(unsafe.StringData(m.volatile), len(m.volatile))
+}
+
+// posIn returns where m's index in ch.mems is kept, nil when m is not in ch.
+func (m *member) posIn(ch *channel) *int32 {
+	if m.ch0 == ch {
+		return &m.pos0
+	}
+	if m.more != nil {
+		for i := range *m.more {
+			if s := &(*m.more)[i]; s.ch == ch {
+				return &s.pos
+			}
+		}
+	}
+	return nil
+}
+
+// memberLocked returns c's member of rm, nil if none: a scan, as a connection is in few
+// rooms. c.mu must be held.
+func (c *Conn) memberLocked(rm *room) *member {
+	for _, m := range c.rooms {
+		if m.room == rm {
+			return m
+		}
+	}
+	return nil
 }
 
 // removeLocked deletes m from c.rooms in O(1) when it is there (Disconnect and
 // UnsubscribeAll take the whole set first). c.mu must be held.
 func (c *Conn) removeLocked(m *member) {
-	i := m.connPos
+	i := int(m.connPos)
 	if i >= len(c.rooms) || c.rooms[i] != m {
 		return
 	}
 	last := len(c.rooms) - 1
 	if i != last {
 		mv := c.rooms[last]
-		c.rooms[i], mv.connPos = mv, i
+		c.rooms[i], mv.connPos = mv, int32(i)
 	}
 	c.rooms[last] = nil
 	c.rooms = c.rooms[:last]
 }
 
-// channelName is Kuzzle's channel name (channel.ts): roomId, "-", then one digit for
-// users (all 1, in 2, none 3; out is 4 here where Kuzzle also uses 3, see
-// PROTOCOL-NOTES.md), one for cluster propagation (always 1), one for scope (all 1, in 2,
-// out 3).
-func channelName(roomID string, users, scope Option) string {
-	b := make([]byte, 0, len(roomID)+4)
+// channelQuoted returns a channel of room roomID for users x scope, with no members,
+// named as Kuzzle names channels (channel.ts): roomId, "-", then one digit for users
+// (all 1, in 2, none 3; out is 4 here where Kuzzle also uses 3, see PROTOCOL-NOTES.md),
+// one for cluster propagation (always 1), one for scope (all 1, in 2, out 3). The name
+// is built quoted, in a buffer of exactly its size.
+func channelQuoted(roomID string, users, scope Option) *channel {
+	b := make([]byte, 0, len(roomID)+6)
+	b = append(b, '"')
 	b = append(b, roomID...)
 	b = append(b, '-')
 	switch users {
@@ -147,7 +199,7 @@ func channelName(roomID string, users, scope Option) string {
 	case OptionOut:
 		b = append(b, '3')
 	}
-	return string(b)
+	return &channel{quoted: append(b, '"'), users: users, scope: scope}
 }
 
 // channelLocked returns the room's channel for users x scope, creating it.
@@ -158,48 +210,53 @@ func (r *room) channelLocked(users, scope Option) *channel {
 			return ch
 		}
 	}
-	name := channelName(r.id, users, scope)
-	ch := &channel{name: name, quoted: kuzzle.AppendString(nil, name), users: users, scope: scope}
+	ch := channelQuoted(r.id, users, scope)
 	r.channels = append(r.channels, ch)
 	return ch
 }
 
-// add appends m to ch. The room's write lock must be held.
-func (ch *channel) add(m *member) {
-	m.slots = append(m.slots, slot{ch: ch, pos: len(ch.mems)})
+// add appends m, whose subscriber is sub, to ch. The room's write lock must be held.
+func (ch *channel) add(m *member, sub Subscriber) {
+	pos := int32(len(ch.mems))
+	if m.ch0 == nil {
+		m.ch0, m.pos0 = ch, pos
+	} else {
+		if m.more == nil {
+			m.more = new([]slot)
+		}
+		*m.more = append(*m.more, slot{ch: ch, pos: pos})
+	}
 	ch.mems = append(ch.mems, m)
-	ch.subs = append(ch.subs, m.conn.sub)
+	ch.subs = append(ch.subs, sub)
 }
 
 // remove deletes the member at pos in O(1) (the last member takes its place).
 // The room's write lock must be held.
-func (ch *channel) remove(pos int) {
-	last := len(ch.mems) - 1
+func (ch *channel) remove(pos int32) {
+	last := int32(len(ch.mems) - 1)
 	if pos != last {
 		mv := ch.mems[last]
 		ch.mems[pos], ch.subs[pos] = mv, ch.subs[last]
-		for i := range mv.slots {
-			if mv.slots[i].ch == ch {
-				mv.slots[i].pos = pos
-				break
-			}
-		}
+		*mv.posIn(ch) = pos
 	}
 	ch.mems[last], ch.subs[last] = nil, nil
 	ch.mems, ch.subs = ch.mems[:last], ch.subs[:last]
-	if c := cap(ch.mems); c > 64 && last < c/4 {
+	if c := cap(ch.mems); c > 64 && int(last) < c/4 {
 		ch.mems = slices.Clone(ch.mems)
 		ch.subs = slices.Clone(ch.subs)
 	}
 }
 
-func (m *member) in(ch *channel) bool {
-	for _, s := range m.slots {
-		if s.ch == ch {
-			return true
+// removeFromChannels takes m out of every channel it joined and marks it left.
+// The room's write lock must be held.
+func (m *member) removeFromChannels() {
+	m.ch0.remove(m.pos0)
+	if m.more != nil {
+		for _, s := range *m.more {
+			s.ch.remove(s.pos)
 		}
 	}
-	return false
+	m.ch0, m.more = nil, nil
 }
 
 // enter is the shared part of subscribe (n != nil: the room may be created, with
@@ -234,13 +291,13 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 			rm.mu.Unlock()
 			continue // emptied meanwhile: make a new one
 		}
-		m := rm.members[c]
+		c.mu.Lock()
+		m := c.memberLocked(rm)
 		isNew := m == nil
 		if isNew {
-			c.mu.Lock()
 			if c.closed {
 				c.mu.Unlock()
-				empty := len(rm.members) == 0
+				empty := rm.count == 0
 				if empty {
 					e.killLocked(rm)
 				}
@@ -250,25 +307,21 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 				}
 				return Subscribed{}, ErrDisconnected
 			}
-			m = &member{conn: c, room: rm, connPos: len(c.rooms)}
-			m.slots = m.slot0[:0]
-			if len(o.Volatile) > 0 {
-				m.volatile = slices.Clone(o.Volatile)
-			}
+			m = &member{room: rm, connPos: int32(len(c.rooms)), volatile: string(o.Volatile)}
 			c.rooms = append(c.rooms, m)
-			c.mu.Unlock()
-			rm.members[c] = m
+			rm.count++
 		}
+		c.mu.Unlock()
 		ch := rm.channelLocked(users, scope)
 		if isNew {
 			ts := o.Timestamp
 			if ts == 0 {
 				ts = e.cfg.Clock()
 			}
-			e.notifyUserLocked(rm, true, ts, m.volatile, action)
+			e.notifyUserLocked(rm, true, ts, m.volatileJSON(), action)
 		}
-		if !m.in(ch) {
-			ch.add(m)
+		if m.posIn(ch) == nil {
+			ch.add(m, c.sub)
 		}
 		rm.mu.Unlock()
 		if e.bp != nil {
@@ -276,7 +329,7 @@ func (e *Engine) enter(c *Conn, id string, n *filter.Normalized, index, collecti
 				<-sh.ready // another node's publication right after our answer must reach us
 			}
 		}
-		return Subscribed{RoomID: rm.id, Channel: ch.name}, nil
+		return Subscribed{RoomID: rm.id, Channel: ch.name()}, nil
 	}
 }
 
@@ -316,13 +369,14 @@ func (e *Engine) roomFor(id string, n *filter.Normalized, index, collection stri
 	if err := e.filters.Store(n); err != nil {
 		return nil, nil, kuzzle.ErrUnexpected.New(err.Error())
 	}
-	rm = &room{
-		id:        id,
-		kindex:    n.Index,
-		indexJSON: kuzzle.AppendString(nil, index),
-		collJSON:  kuzzle.AppendString(nil, collection),
-		members:   map[*Conn]*member{},
+	coll := e.colls[n.Index]
+	if coll == nil {
+		coll = &collInfo{kindex: n.Index, indexJSON: kuzzle.AppendString(nil, index),
+			collJSON: kuzzle.AppendString(nil, collection)}
+		e.colls[n.Index] = coll
 	}
+	coll.rooms++
+	rm = &room{id: id, coll: coll}
 	var sh *shared
 	if e.bp != nil {
 		sh = &shared{filter: slices.Clone(filterJSON), ready: make(chan struct{})}
@@ -346,7 +400,10 @@ func (e *Engine) dropRoom(rm *room) {
 	e.mu.Lock()
 	if e.rooms[rm.id] == rm {
 		delete(e.rooms, rm.id)
-		e.filters.Remove(rm.kindex, rm.id)
+		e.filters.Remove(rm.coll.kindex, rm.id)
+	}
+	if rm.coll.rooms--; rm.coll.rooms == 0 {
+		delete(e.colls, rm.coll.kindex)
 	}
 	if e.bp != nil {
 		delete(e.shared, rm)
@@ -357,32 +414,34 @@ func (e *Engine) dropRoom(rm *room) {
 	}
 }
 
-// leave removes c from rm and reports whether it was a member.
-func (e *Engine) leave(rm *room, c *Conn) bool {
+// leave removes c from rm and reports whether it was a member. m is c's member of rm
+// when the caller has it (Disconnect took c's rooms), nil to look it up.
+func (e *Engine) leave(rm *room, c *Conn, m *member) bool {
 	rm.mu.Lock()
-	m := rm.members[c]
+	c.mu.Lock()
 	if m == nil {
+		m = c.memberLocked(rm)
+	}
+	if m == nil || m.ch0 == nil { // not a member, or left meanwhile (Unsubscribe racing Disconnect)
+		c.mu.Unlock()
 		rm.mu.Unlock()
 		return false
 	}
-	c.mu.Lock()
 	c.removeLocked(m)
 	c.mu.Unlock()
-	for _, s := range m.slots {
-		s.ch.remove(s.pos)
-	}
-	delete(rm.members, c)
-	empty := len(rm.members) == 0
+	m.removeFromChannels()
+	rm.count--
+	empty := rm.count == 0
 	if empty {
 		if e.bp != nil {
 			// Members of this room on other nodes still get the "out" (Kuzzle 2.56
 			// hotelClerk.ts unsubscribe notifies even when the room is deleted here).
 			e.bp.ForwardUser(&UserEvent{Node: e.cfg.Node, RoomID: rm.id, Count: 0, Timestamp: e.cfg.Clock(),
-				Volatile: m.volatile, Action: "unsubscribe"})
+				Volatile: m.volatileJSON(), Action: "unsubscribe"})
 		}
 		e.killLocked(rm)
 	} else {
-		e.notifyUserLocked(rm, false, e.cfg.Clock(), m.volatile, "unsubscribe")
+		e.notifyUserLocked(rm, false, e.cfg.Clock(), m.volatileJSON(), "unsubscribe")
 	}
 	rm.mu.Unlock()
 	if empty {

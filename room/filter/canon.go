@@ -38,13 +38,20 @@ type scalar struct {
 // through their key.
 type atom struct {
 	kind  atomKind
+	array bool   // exists: array-value form
 	field string // equals/range/regexp/geo/select field, exists path; match: first key
 	key   string // canonical identity
 
 	val scalar // equals value, exists array value
 
-	array bool // exists: array-value form
+	// *atomExt holds what only range, regexp, geo, match and select atoms need, so that
+	// the equals and exists atoms most filters are made of stay small (they are kept for
+	// as long as a filter holding them is stored). Nil for equals, exists and nothing.
+	*atomExt
+}
 
+// atomExt is the part of an atom specific to range, regexp, geo, match and select.
+type atomExt struct {
 	lo, hi         float64 // range bounds (±Inf when open)
 	loIncl, hiIncl bool
 
@@ -204,6 +211,13 @@ func (b *builder) build(f *jsv) (*expr, error) {
 		var kb keyBuilder
 		kb.str("eq").str(field).scalar(a.val, v.vals[0])
 		a.key = kb.sb.String()
+		// The field and a string value are also in the key: point at them there, so that
+		// a stored equals condition does not keep the whole filter text alive.
+		at := len("2:eq") + len(strconv.Itoa(len(field))) + 1
+		a.field = a.key[at : at+len(field)]
+		if a.val.kind == jsString {
+			a.val.s = a.key[len(a.key)-len(a.val.s):]
+		}
 		return b.intern(a), nil
 	case "exists":
 		ex := v.ex
@@ -219,7 +233,7 @@ func (b *builder) build(f *jsv) (*expr, error) {
 	case "range":
 		field := v.keys[0]
 		args := v.vals[0]
-		a := &atom{kind: akRange, field: field, lo: math.Inf(-1), hi: math.Inf(1), loIncl: true, hiIncl: true}
+		a := &atom{kind: akRange, field: field, atomExt: &atomExt{lo: math.Inf(-1), hi: math.Inf(1), loIncl: true, hiIncl: true}}
 		for i, op := range args.keys {
 			n := args.vals[i].n
 			switch op {
@@ -242,7 +256,7 @@ func (b *builder) build(f *jsv) (*expr, error) {
 		spec := v.vals[0]
 		value, flags := spec.get("value"), spec.get("flags")
 		re, _ := compileRegexp(value, flags)
-		a := &atom{kind: akRegexp, field: field, re: re, rePrefix: anchoredPrefix(re)}
+		a := &atom{kind: akRegexp, field: field, atomExt: &atomExt{re: re, rePrefix: anchoredPrefix(re)}}
 		var kb keyBuilder
 		kb.str("re").str(field).str(canonicalFlags(flags)).str(value.jsToString())
 		a.key = kb.sb.String()
@@ -275,11 +289,11 @@ func (b *builder) build(f *jsv) (*expr, error) {
 			}
 		}
 		g.initEnvelope()
-		a := &atom{kind: akGeo, field: field, geo: g}
+		a := &atom{kind: akGeo, field: field, atomExt: &atomExt{geo: g}}
 		a.key = kb.sb.String()
 		return b.intern(a), nil
 	case "match":
-		a := &atom{kind: akMatch, field: v.keys[0], match: v}
+		a := &atom{kind: akMatch, field: v.keys[0], atomExt: &atomExt{match: v}}
 		var kb keyBuilder
 		kb.str("ma").str(canonicalJSON(v))
 		a.key = kb.sb.String()
@@ -287,7 +301,7 @@ func (b *builder) build(f *jsv) (*expr, error) {
 	case "select":
 		field := v.get("field").s
 		idx := v.get("index").n
-		a := &atom{kind: akSelect, field: field}
+		a := &atom{kind: akSelect, field: field, atomExt: &atomExt{}}
 		if idx >= -1<<31 && idx < 1<<31 {
 			a.selIndex = int(idx)
 		} else {

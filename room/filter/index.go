@@ -102,14 +102,18 @@ type condLit struct {
 }
 
 type condEntry struct {
-	dead   bool // removed; only range snapshots may still reference it
 	a      *atom
-	slot   int32
+	slot   int32       // -1 once removed (dead); only range snapshots may still reference it then
+	field0 [1]int32    // fields' storage for the conditions reading one field (all but match)
 	pos    []*subEntry // subfilters holding the condition and other literals
 	solo   []*subEntry // subfilters made of the condition alone
 	neg    []*subEntry // subfilters holding its negation
 	fields []int32     // field slots the condition reads
 }
+
+// dead reports whether c was removed; a slot field rather than a flag keeps condEntry in
+// a smaller size class.
+func (c *condEntry) dead() bool { return c.slot < 0 }
 
 // fieldIdx indexes the conditions that read one flattened field.
 type fieldIdx struct {
@@ -161,6 +165,12 @@ func newIndex(name string) *index {
 // ---- store / remove ----
 
 func termKey(c *canonical, t []lit) string {
+	if len(t) == 1 && t[0]&1 == 0 {
+		// A term of one positive condition is keyed by the condition's key, without a
+		// copy: atom keys start with a letter or with a length other than 1 ("2:eq..."),
+		// so they never collide with the "1:+"/"1:-" keys built below.
+		return c.atoms[t[0]/2].key
+	}
 	var kb keyBuilder
 	for _, l := range t {
 		if l&1 == 1 {
@@ -340,8 +350,13 @@ func (x *index) addCond(a *atom) *condEntry {
 	if a.kind == akNothing {
 		fields = nil
 	}
-	for _, f := range fields {
-		ce.fields = append(ce.fields, x.useField(f))
+	if len(fields) == 1 {
+		ce.field0[0] = x.useField(fields[0])
+		ce.fields = ce.field0[:]
+	} else {
+		for _, f := range fields {
+			ce.fields = append(ce.fields, x.useField(f))
+		}
 	}
 	if len(ce.fields) == 0 {
 		return ce
@@ -388,6 +403,7 @@ func (x *index) removeCond(ce *condEntry) {
 	a := ce.a
 	delete(x.conds, a.key)
 	x.condSlots.put(ce.slot)
+	ce.slot = -1
 	if len(ce.fields) > 0 {
 		fi := x.fields[ce.fields[0]]
 		switch a.kind {
@@ -402,7 +418,6 @@ func (x *index) removeCond(ce *condEntry) {
 			}
 		case akRange:
 			fi.ranges = removePtr(fi.ranges, ce)
-			ce.dead = true
 			if slices.Contains(fi.rpending, ce) {
 				fi.rpending = removePtr(fi.rpending, ce)
 			} else {
@@ -682,7 +697,7 @@ func (r *rangeSnap) query(sc *scratch, v float64) {
 	}
 	for p := slot + r.size; p >= 1; p >>= 1 {
 		for _, c := range r.conds[r.off[p]:r.off[p+1]] {
-			if !c.dead {
+			if !c.dead() {
 				sc.fire(c)
 			}
 		}
