@@ -7,7 +7,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/mailru/easygo/netpoll"
 	"golang.org/x/sys/unix"
@@ -272,7 +271,7 @@ func (p *Poller) turn(c *Conn, buf []byte) {
 func (c *Conn) readLoop(buf []byte) error {
 	budget := c.p.cfg.ReadBudget
 	for budget > 0 && !c.eof {
-		n, err := unix.Read(c.fd, buf)
+		n, err := read(c.fd, buf)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -388,7 +387,7 @@ func (c *Conn) flushLocked() error {
 		var n int
 		var err error
 		if len(c.out) == 1 {
-			n, err = unix.Write(c.fd, c.out[0])
+			n, err = write(c.fd, c.out[0])
 		} else {
 			n, err = writev(c.fd, c.out)
 		}
@@ -473,7 +472,7 @@ func (c *Conn) dropPending() {
 func writeFull(fd int, b []byte) (int, error) {
 	written := 0
 	for written < len(b) {
-		n, err := unix.Write(fd, b[written:])
+		n, err := write(fd, b[written:])
 		if n > 0 {
 			written += n
 		}
@@ -488,23 +487,4 @@ func writeFull(fd int, b []byte) (int, error) {
 		}
 	}
 	return written, nil
-}
-
-// writev writes up to maxIovec buffers with one system call, without allocating.
-func writev(fd int, bufs [][]byte) (int, error) {
-	var iov [maxIovec]unix.Iovec
-	n := 0
-	for _, b := range bufs {
-		if n == maxIovec {
-			break
-		}
-		iov[n].Base = &b[0]
-		iov[n].SetLen(len(b))
-		n++
-	}
-	r, _, errno := unix.Syscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(n))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(r), nil
 }
