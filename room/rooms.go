@@ -81,12 +81,12 @@ func (e *Engine) sharedOf(rm *room) *shared {
 
 // channel is one notification configuration (users x scope) of a room.
 type channel struct {
-	name   string
-	quoted []byte // JSON string of name
-	users  Option
-	scope  Option
-	subs   []Subscriber // members' subscribers, for delivery
-	mems   []*member    // mems[i] owns subs[i]
+	name  string
+	tail  []byte // `,"room":<JSON string of name>}`: what ends its notifications (see seal)
+	users Option
+	scope Option
+	subs  []Subscriber // members' subscribers, for delivery
+	mems  []*member    // mems[i] owns subs[i]
 }
 
 // member is one connection's presence in one room.
@@ -159,7 +159,7 @@ func (r *room) channelLocked(users, scope Option) *channel {
 		}
 	}
 	name := channelName(r.id, users, scope)
-	ch := &channel{name: name, quoted: kuzzle.AppendString(nil, name), users: users, scope: scope}
+	ch := &channel{name: name, tail: kuzzle.AppendRoom([]byte("}"), kuzzle.AppendString(nil, name)), users: users, scope: scope}
 	r.channels = append(r.channels, ch)
 	return ch
 }
