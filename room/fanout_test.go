@@ -112,7 +112,7 @@ func TestSealAnyTailLength(t *testing.T) {
 		f := e.getFanout()
 		subs := make([][]*fakeSub, len(names))
 		for i, name := range names {
-			ch := &channel{name: name, tail: kuzzle.AppendRoom([]byte("}"), kuzzle.AppendString(nil, name))}
+			ch := &channel{name: name, tail: roomTail(name)}
 			for range counts[i] {
 				s := &fakeSub{}
 				subs[i] = append(subs[i], s)

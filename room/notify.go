@@ -22,6 +22,13 @@ type sizedHead struct {
 	head []byte
 }
 
+// roomTail returns `,"room":<JSON string of name>}`: what kuzzle.AppendRoom appends in
+// place of an object's closing brace, built once per channel in one allocation.
+func roomTail(name string) []byte {
+	b := append(make([]byte, 0, len(`,"room":""}`)+len(name)), `,"room":`...)
+	return append(kuzzle.AppendString(b, name), '}')
+}
+
 // addChannel adds ch's subscribers, split into chunks, to f. Their frames are set by seal
 // once every channel is known. ch's room must be locked (read or write) until f has run.
 func (e *Engine) addChannel(f *fanout, ch *channel) {

@@ -159,7 +159,7 @@ func (r *room) channelLocked(users, scope Option) *channel {
 		}
 	}
 	name := channelName(r.id, users, scope)
-	ch := &channel{name: name, tail: kuzzle.AppendRoom([]byte("}"), kuzzle.AppendString(nil, name)), users: users, scope: scope}
+	ch := &channel{name: name, tail: roomTail(name), users: users, scope: scope}
 	r.channels = append(r.channels, ch)
 	return ch
 }
