@@ -334,7 +334,8 @@ func (r *recorder) Send(f []byte) {
 	r.mu.Unlock()
 }
 
-func (r *recorder) Deliver(f []byte) { r.Send(f) }
+// Deliver records the frame head+tail, joined in a copy of the test's.
+func (r *recorder) Deliver(head, tail []byte) { r.Send(append(head[:len(head):len(head)], tail...)) }
 
 // take returns the payloads sent since the last call.
 func (r *recorder) take() []string {

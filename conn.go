@@ -49,10 +49,13 @@ func (s *Server) newClient(c *netpoll.Conn) netpoll.Handler {
 
 // Send queues a prepared frame (transport). A client whose queue is full is closed with
 // 1011.
-func (cl *client) Send(f []byte) {
-	err := cl.conn.Write(f)
+func (cl *client) Send(f []byte) { cl.queued(cl.conn.Write(f), len(f)) }
+
+// queued accounts for a frame of n bytes given to the connection's queue with result err:
+// counted when queued, 1011 when the queue is full.
+func (cl *client) queued(err error, n int) {
 	if err == nil {
-		cl.s.metrics.written(cl, len(f))
+		cl.s.metrics.written(cl, n)
 		return
 	}
 	if errors.Is(err, netpoll.ErrQueueFull) {
@@ -64,10 +67,12 @@ func (cl *client) Send(f []byte) {
 // RemoteAddr returns the client's address (for logs: a system call each time).
 func (cl *client) RemoteAddr() net.Addr { return cl.conn.RemoteAddr() }
 
-// Deliver queues a notification frame shared with other subscribers (room.Subscriber).
-func (cl *client) Deliver(f []byte) {
+// Deliver queues a notification frame, head then tail, as one unit (room.Subscriber):
+// head is shared with the subscribers of other channels, tail with those of the same
+// channel, so neither is copied (netpoll.Conn.WritePair).
+func (cl *client) Deliver(head, tail []byte) {
 	cl.s.metrics.delivered(cl)
-	cl.Send(f)
+	cl.queued(cl.conn.WritePair(head, tail), len(head)+len(tail))
 }
 
 // fail closes the WebSocket connection with close frame f of code code, logging it as a

@@ -294,8 +294,8 @@ func nextPart(parts []string) (string, []string) {
 // notifications, and the response goes in the HTTP body.
 type httpTransport struct{}
 
-func (httpTransport) Send([]byte)    {}
-func (httpTransport) Deliver([]byte) {}
+func (httpTransport) Send([]byte)         {}
+func (httpTransport) Deliver(_, _ []byte) {}
 
 // charsetRE finds a charset parameter the way Kuzzle does (httpwsProtocol.js CHARSET_REGEX).
 var charsetRE = regexp.MustCompile(`(?i)charset=([\w-]+)`)

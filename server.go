@@ -333,8 +333,9 @@ func roomConfig(cfg Config, spread func(func()) bool) room.Config {
 	}
 }
 
-// sealText frames buf (frame.Headroom bytes, then a JSON payload) as one text frame.
-func sealText(buf []byte) []byte { return frame.Seal(buf, frame.OpText) }
+// sealText frames buf (frame.Headroom bytes, then the first part of a JSON payload whose
+// last rest bytes are a tail sent after it) as the head of one text frame (room.Config.Seal).
+func sealText(buf []byte, rest int) []byte { return frame.SealHead(buf, frame.OpText, rest) }
 
 // Listen starts accepting connections on Config.Host and Config.Port: WebSocket clients
 // on the epoll path, plain HTTP requests handed to the HTTP API server.

@@ -21,13 +21,21 @@ const Headroom = 10
 // This lets the server encode a message once after Headroom reserved bytes
 // and write the same frame to many connections. Seal writes only
 // buf[:Headroom]; the payload is not copied. It panics if len(buf) < Headroom.
-func Seal(buf []byte, op ws.OpCode) []byte {
+func Seal(buf []byte, op ws.OpCode) []byte { return SealHead(buf, op, 0) }
+
+// SealHead is Seal for a frame whose payload is buf[Headroom:] followed by rest more
+// bytes sent separately (a tail): the header declares len(buf)-Headroom+rest payload
+// bytes, and the returned head is the header and buf[Headroom:]. head followed by the
+// tail is then one complete frame, byte for byte what Seal makes of the whole payload,
+// so one head can be shared by many tails of the same length. It writes only
+// buf[:Headroom] and panics if len(buf) < Headroom or rest < 0.
+func SealHead(buf []byte, op ws.OpCode, rest int) []byte {
 	n := len(buf) - Headroom
-	if n < 0 {
-		panic("frame: Seal: buffer shorter than Headroom")
+	if n < 0 || rest < 0 {
+		panic("frame: Seal: buffer shorter than Headroom or negative rest")
 	}
-	start := Headroom - headerSize(n)
-	putHeader(buf[start:Headroom], op, n)
+	start := Headroom - headerSize(n+rest)
+	putHeader(buf[start:Headroom], op, n+rest)
 	return buf[start:]
 }
 

@@ -128,6 +128,39 @@ func TestSealShortBufferPanics(t *testing.T) {
 	Seal(make([]byte, Headroom-1), ws.OpText)
 }
 
+// TestSealHeadPlusTailIsSeal checks that a head sealed for a tail of k bytes, followed by
+// that tail, is byte for byte the frame Seal makes of the whole payload, across the
+// length encodings' boundaries (the tail may move the total over one).
+func TestSealHeadPlusTailIsSeal(t *testing.T) {
+	for _, size := range []int{1, 100, 125, 126, 127, 65535, 65536, 70000} {
+		for _, k := range []int{0, 1, 2, 80} {
+			if k > size {
+				continue
+			}
+			payload := bytes.Repeat([]byte("x"), size)
+			for i := range payload {
+				payload[i] = byte('a' + i%26)
+			}
+			whole := Seal(append(make([]byte, Headroom), payload...), ws.OpText)
+			head := SealHead(append(make([]byte, Headroom), payload[:size-k]...), ws.OpText, k)
+			got := append(append([]byte{}, head...), payload[size-k:]...)
+			if !bytes.Equal(got, whole) {
+				t.Fatalf("size %d, tail %d: head+tail differs from Seal (header % x, want % x)",
+					size, k, got[:min(len(got), 10)], whole[:min(len(whole), 10)])
+			}
+		}
+	}
+}
+
+func TestSealHeadNegativeRestPanics(t *testing.T) {
+	defer func() {
+		if recover() == nil {
+			t.Fatalf("SealHead with a negative rest did not panic")
+		}
+	}()
+	SealHead(make([]byte, Headroom+4), ws.OpText, -1)
+}
+
 func TestAppendText(t *testing.T) {
 	for _, size := range []int{0, 125, 126, 70000} {
 		payload := bytes.Repeat([]byte("é"), size)[:size]

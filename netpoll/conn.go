@@ -72,11 +72,18 @@ type Conn struct {
 	detached bool    // Detach handed the descriptor over: the poller must not touch it
 
 	mu       sync.Mutex // guards out, outBytes, started, shutWR, cause and state transitions
-	out      [][]byte   // queued outbound buffers, by reference
+	out      []outBuf   // queued outbound buffers, by reference
 	outBytes int
 	started  bool  // out[0] is the rest of a buffer partly written
 	shutWR   bool  // our write side is shut down (closing, queue drained)
 	cause    error // why the connection is closing, for OnClose
+}
+
+// outBuf is one queued buffer. A unit written with WritePair is two outBufs, the second
+// joined to the first: both go out or neither does (DiscardAndClose keeps them together).
+type outBuf struct {
+	b      []byte
+	joined bool // the rest of the unit begun by the previous buffer
 }
 
 // onEvent runs on the epoll goroutine. With EPOLLONESHOT the socket is disarmed until the
@@ -123,8 +130,21 @@ func (c *Conn) SetDeadline(d time.Duration) {
 // holds bytes already and would exceed Config.MaxQueuedBytes: an empty queue takes one
 // buffer of any size, so a single large message never counts as a slow reader. A socket
 // error closes the connection and is returned.
-func (c *Conn) Write(b []byte) error {
-	if len(b) == 0 {
+func (c *Conn) Write(b []byte) error { return c.WritePair(b, nil) }
+
+// WritePair queues head then tail as one unit: Write's contract for the buffer head+tail,
+// without joining them in memory. Both are kept by reference and must not be modified
+// (a head shared by many connections, each with its own tail, is the use: a notification
+// framed once, whose last bytes differ per channel). The unit counts as
+// len(head)+len(tail) bytes for Config.MaxQueuedBytes, as one buffer; on an empty queue
+// it is tried at once with one writev. It is never cut: once any byte of it is written,
+// DiscardAndClose sends the rest of both parts. Either part may be empty.
+func (c *Conn) WritePair(head, tail []byte) error {
+	if len(head) == 0 {
+		head, tail = tail, nil
+	}
+	size := len(head) + len(tail)
+	if size == 0 {
 		return nil
 	}
 	c.mu.Lock()
@@ -132,27 +152,38 @@ func (c *Conn) Write(b []byte) error {
 	if c.state.Load() != stateOpen {
 		return ErrClosed
 	}
-	if c.outBytes > 0 && c.outBytes+len(b) > c.p.cfg.MaxQueuedBytes {
+	if c.outBytes > 0 && c.outBytes+size > c.p.cfg.MaxQueuedBytes {
 		c.p.queueFull.Add(1)
 		return ErrQueueFull
 	}
+	joined := false // head is what remains of a unit already begun on the socket
 	if len(c.out) == 0 && !c.busy.Load() {
-		n, err := writeFull(c.fd, b)
+		n, err := writeFull(c.fd, head, tail)
 		if err != nil {
 			c.cause = err
 			c.signals.Or(sigKill)
 			c.p.schedule(c)
 			return err
 		}
-		if n == len(b) {
+		if n == size {
 			return nil
 		}
-		b = b[n:]
-		c.started = n > 0
+		if n >= len(head) {
+			// The head went out whole: the tail alone remains, bound to it.
+			c.started = n > len(head)
+			head, tail, joined = tail[n-len(head):], nil, true
+		} else {
+			c.started = n > 0
+			head = head[n:]
+		}
 	}
-	c.out = append(c.out, b)
-	c.outBytes += len(b)
-	if len(c.out) == 1 && !c.busy.Load() {
+	wasEmpty := len(c.out) == 0
+	c.out = append(c.out, outBuf{b: head, joined: joined})
+	if len(tail) > 0 {
+		c.out = append(c.out, outBuf{b: tail, joined: true})
+	}
+	c.outBytes += len(head) + len(tail)
+	if wasEmpty && !c.busy.Load() {
 		// No turn will re-arm: ask for EPOLLOUT now.
 		if err := c.p.ep.Mod(c.fd, armReadWrite); err != nil {
 			c.cause = err
@@ -186,7 +217,7 @@ func (c *Conn) closeLocked(final []byte) bool {
 	}
 	c.state.Store(stateClosing)
 	if len(final) > 0 {
-		c.out = append(c.out, final)
+		c.out = append(c.out, outBuf{b: final})
 		c.outBytes += len(final)
 	}
 	c.deadline.Store(time.Now().UnixNano() + int64(c.p.cfg.CloseTimeout))
@@ -194,9 +225,10 @@ func (c *Conn) closeLocked(final []byte) bool {
 }
 
 // DiscardAndClose closes the connection gracefully like Close, but sends final before what
-// is waiting: the buffers queued by Write and not yet started are dropped, the one partly
-// written (if any) is finished, so the peer never gets a cut buffer (a cut WebSocket frame
-// would corrupt the stream), and final follows it. Bytes already handed to the kernel are
+// is waiting: the units queued by Write and WritePair and not yet started are dropped, the
+// one partly written (if any: a buffer, or a pair of which any byte left) is finished, so
+// the peer never gets a cut unit (a cut WebSocket frame would corrupt the stream), and final
+// follows it. Bytes already handed to the kernel are
 // not recalled; they reach the peer first. The rest is Close's: input is no longer
 // delivered, the write side is shut down once final is written, and the descriptor is
 // closed when the peer closes its side or after Config.CloseTimeout.
@@ -212,15 +244,20 @@ func (c *Conn) DiscardAndClose(final []byte) {
 		c.mu.Unlock()
 		return
 	}
+	// The unit in progress: out[0] partly written, or the second part of a pair whose
+	// first part was written (joined to what left already), with the parts joined to it.
 	keep := 0
-	if c.started && len(c.out) > 0 {
+	if len(c.out) > 0 && (c.started || c.out[0].joined) {
 		keep = 1
+		for keep < len(c.out) && c.out[keep].joined {
+			keep++
+		}
 	}
 	clear(c.out[keep:]) // drop the references: shared frames may be large
 	c.out = c.out[:keep]
 	c.outBytes = 0
-	if keep == 1 {
-		c.outBytes = len(c.out[0])
+	for _, o := range c.out {
+		c.outBytes += len(o.b)
 	}
 	c.closeLocked(final)
 	c.mu.Unlock()
@@ -387,7 +424,7 @@ func (c *Conn) flushLocked() error {
 		var n int
 		var err error
 		if len(c.out) == 1 {
-			n, err = write(c.fd, c.out[0])
+			n, err = write(c.fd, c.out[0].b)
 		} else {
 			n, err = writev(c.fd, c.out)
 		}
@@ -411,15 +448,15 @@ func (c *Conn) flushLocked() error {
 func (c *Conn) consumeLocked(n int) {
 	c.outBytes -= n
 	k := 0
-	for k < len(c.out) && n >= len(c.out[k]) {
-		n -= len(c.out[k])
+	for k < len(c.out) && n >= len(c.out[k].b) {
+		n -= len(c.out[k].b)
 		k++
 	}
 	if k > 0 {
-		c.started = false // the new head, if any, is untouched
+		c.started = false // the new head, if any, is untouched (but may be joined)
 	}
 	if k < len(c.out) && n > 0 {
-		c.out[k] = c.out[k][n:]
+		c.out[k].b = c.out[k].b[n:]
 		c.started = true
 	}
 	m := copy(c.out, c.out[k:])
@@ -467,12 +504,23 @@ func (c *Conn) dropPending() {
 	}
 }
 
-// writeFull writes b to a non-blocking socket until it is written or the socket is full.
-// EAGAIN is not an error: the count tells what was written.
-func writeFull(fd int, b []byte) (int, error) {
-	written := 0
-	for written < len(b) {
-		n, err := write(fd, b[written:])
+// writeFull writes a then b (b may be empty) to a non-blocking socket until both are
+// written or the socket is full: write(2) for one buffer, writev(2) for two. EAGAIN is
+// not an error: the count tells what was written.
+func writeFull(fd int, a, b []byte) (int, error) {
+	written, total := 0, len(a)+len(b)
+	for written < total {
+		var n int
+		var err error
+		switch {
+		case written >= len(a):
+			n, err = write(fd, b[written-len(a):])
+		case len(b) == 0:
+			n, err = write(fd, a[written:])
+		default:
+			pair := [2]outBuf{{b: a[written:]}, {b: b}}
+			n, err = writev(fd, pair[:])
+		}
 		if n > 0 {
 			written += n
 		}

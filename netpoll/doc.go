@@ -29,17 +29,20 @@
 //
 // Unconsumed input is kept per connection only while it is partial, in pooled buffers of a
 // few size classes. Outbound frames are queued by reference (never copied), so one encoded
-// frame can be queued on thousands of connections. A connection whose queue would exceed
-// Config.MaxQueuedBytes gets ErrQueueFull from Write; the caller decides how to close it.
+// frame can be queued on thousands of connections. WritePair queues two buffers as one unit
+// (a head shared by many connections and a short tail of this one's: a notification whose
+// last bytes differ per channel), written with one writev and never cut. A connection whose
+// queue would exceed Config.MaxQueuedBytes gets ErrQueueFull from Write; the caller decides
+// how to close it.
 //
 // Closing is graceful: Close queues a last message, stops delivering input, flushes, shuts
 // down the write side and waits (at most Config.CloseTimeout) for the peer to close its side,
 // so the peer receives everything before the FIN and no RST destroys it. DiscardAndClose does
 // the same but puts the last message ahead of the queue: buffers not yet started are dropped,
-// the one partly written is finished (Write's buffers are units, never cut), then the last
-// message is written. It is the close for a peer too slow for its queue (after
-// ErrQueueFull), whose last message would otherwise wait behind the whole queue and be cut
-// by the close deadline.
+// the unit partly written is finished (Write's buffers and WritePair's pairs are units,
+// never cut), then the last message is written. It is the close for a peer too slow for its
+// queue (after ErrQueueFull), whose last message would otherwise wait behind the whole queue
+// and be cut by the close deadline.
 //
 // # Handing a connection over
 //

@@ -538,16 +538,11 @@ func TestDiscardAndCloseKeepsOnlyAStartedHead(t *testing.T) {
 	} {
 		p := &Poller{cfg: Config{}.withDefaults(), ready: make(chan *Conn, 1)}
 		c := &Conn{p: p}
-		c.out = [][]byte{[]byte("aaaa"), []byte("bbbb"), []byte("cccc")}
+		c.out = []outBuf{{b: []byte("aaaa")}, {b: []byte("bbbb")}, {b: []byte("cccc")}}
 		c.outBytes = 12
 		c.consumeLocked(tc.written)
 		c.DiscardAndClose([]byte("final"))
-		var got []string
-		total := 0
-		for _, b := range c.out {
-			got = append(got, string(b))
-			total += len(b)
-		}
+		got, total := queued(c)
 		if strings.Join(got, "|") != strings.Join(tc.want, "|") || c.outBytes != total {
 			t.Errorf("after %d bytes written: queue %q (%d bytes counted), want %q",
 				tc.written, got, c.outBytes, tc.want)
@@ -604,4 +599,186 @@ func TestYieldModes(t *testing.T) {
 			}
 		})
 	}
+}
+
+// queued returns c's queue as strings and the bytes it holds.
+func queued(c *Conn) ([]string, int) {
+	var got []string
+	total := 0
+	for _, o := range c.out {
+		got = append(got, string(o.b))
+		total += len(o.b)
+	}
+	return got, total
+}
+
+// The queue discipline of DiscardAndClose with two-part units (WritePair): a unit is kept
+// whole once any byte of it is written, including when its first part is done and its
+// second not started; a unit not started is dropped whole.
+func TestDiscardAndCloseKeepsAStartedPairWhole(t *testing.T) {
+	for _, tc := range []struct {
+		written int
+		want    []string
+	}{
+		{written: 0, want: []string{"final"}},
+		{written: 2, want: []string{"aa", "bbbb", "final"}},
+		{written: 4, want: []string{"bbbb", "final"}}, // head done, tail not started: kept
+		{written: 6, want: []string{"bb", "final"}},
+		{written: 8, want: []string{"final"}}, // pair done: "cccc" not started
+		{written: 10, want: []string{"cc", "final"}},
+		{written: 12, want: []string{"final"}}, // the second pair not started: dropped whole
+		{written: 14, want: []string{"dd", "ee", "final"}},
+		{written: 16, want: []string{"ee", "final"}},
+		{written: 17, want: []string{"e", "final"}},
+	} {
+		p := &Poller{cfg: Config{}.withDefaults(), ready: make(chan *Conn, 1)}
+		c := &Conn{p: p}
+		c.out = []outBuf{{b: []byte("aaaa")}, {b: []byte("bbbb"), joined: true}, {b: []byte("cccc")},
+			{b: []byte("dddd")}, {b: []byte("ee"), joined: true}}
+		c.outBytes = 18
+		c.consumeLocked(tc.written)
+		c.DiscardAndClose([]byte("final"))
+		got, total := queued(c)
+		if strings.Join(got, "|") != strings.Join(tc.want, "|") || c.outBytes != total {
+			t.Errorf("after %d bytes written: queue %q (%d bytes counted), want %q",
+				tc.written, got, c.outBytes, tc.want)
+		}
+	}
+}
+
+// A pair counts as one buffer of len(head)+len(tail) bytes against MaxQueuedBytes, and is
+// queued by reference as two joined parts behind what waits.
+func TestWritePairCountsAsOneBuffer(t *testing.T) {
+	p := &Poller{cfg: Config{MaxQueuedBytes: 10}.withDefaults(), ready: make(chan *Conn, 1)}
+	c := &Conn{p: p}
+	c.busy.Store(true) // a turn is running: nothing is tried on the (absent) socket
+	c.out = []outBuf{{b: []byte("x")}}
+	c.outBytes = 1
+	head, tail := []byte("hhhhh"), []byte("ttttt")
+	if err := c.WritePair(head, tail); !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("WritePair of 10 bytes behind 1 with a bound of 10: %v, want ErrQueueFull", err)
+	}
+	if err := c.WritePair(head[:4], tail); err != nil {
+		t.Fatal(err)
+	}
+	got, total := queued(c)
+	if strings.Join(got, "|") != "x|hhhh|ttttt" || c.outBytes != 10 || total != 10 {
+		t.Fatalf("queue %q, %d bytes counted; want x|hhhh|ttttt, 10", got, c.outBytes)
+	}
+	if c.out[1].joined || !c.out[2].joined {
+		t.Fatalf("joined flags %v, %v; want false, true", c.out[1].joined, c.out[2].joined)
+	}
+	if &c.out[1].b[0] != &head[0] || &c.out[2].b[0] != &tail[0] {
+		t.Fatal("WritePair copied its buffers, want them queued by reference")
+	}
+	if err := c.WritePair(nil, nil); err != nil || len(c.out) != 3 {
+		t.Fatalf("WritePair(nil, nil): %v, %d buffers queued; want nil, 3", err, len(c.out))
+	}
+}
+
+// nonReader starts a poller (queue bound max) and a client with a small receive buffer
+// that reads nothing until told to, so that what is written stays queued.
+func nonReader(t *testing.T, max int) (*Conn, net.Conn, chan error) {
+	t.Helper()
+	closed := make(chan error, 1)
+	h := &lineHandler{closed: closed}
+	conns := make(chan *Conn, 1)
+	p, err := New(Config{MaxQueuedBytes: max, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		func(c *Conn) Handler { conns <- c; return h })
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Shutdown(time.Second) })
+	if err := p.Listen("127.0.0.1:0"); err != nil {
+		t.Fatal(err)
+	}
+	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) { // no receive-buffer autotuning
+			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	client, err := d.Dial("tcp", p.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	return <-conns, client, closed
+}
+
+// readAllThenClosed reads the client until EOF, checks it got want, and that the server
+// side closed without error.
+func readAllThenClosed(t *testing.T, client net.Conn, closed chan error, want []byte) {
+	t.Helper()
+	client.SetDeadline(time.Now().Add(20 * time.Second))
+	got, err := io.ReadAll(client)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Fatalf("read %d bytes ending %q, want %d bytes ending %q",
+			len(got), got[max(0, len(got)-12):], len(want), want[max(0, len(want)-12):])
+	}
+	client.Close()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Fatalf("OnClose err = %v, want nil", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("OnClose not called")
+	}
+}
+
+// DiscardAndClose on a peer that does not read, over a real socket, with a pair in
+// progress (its large head partly written): the head is finished, its tail follows, the
+// buffers and pairs not started are dropped, then the final message, then EOF.
+func TestDiscardAndCloseFinishesThePairInProgress(t *testing.T) {
+	c, client, closed := nonReader(t, 64<<20)
+	head := bytes.Repeat([]byte("a"), 8<<20) // more than the kernel takes from a non-reader
+	if err := c.WritePair(head, []byte("<tail>")); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Write(bytes.Repeat([]byte("b"), 1<<20)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WritePair([]byte("c"), []byte("d")); err != nil {
+		t.Fatal(err)
+	}
+	c.DiscardAndClose([]byte("final"))
+	if err := c.WritePair([]byte("late"), []byte("r")); !errors.Is(err, ErrClosed) {
+		t.Fatalf("WritePair after DiscardAndClose: %v, want ErrClosed", err)
+	}
+	readAllThenClosed(t, client, closed, append(append(bytes.Clone(head), "<tail>"...), "final"...))
+}
+
+// The same with a pair whose short head went out at once and whose large tail did not
+// finish: the tail is kept whole (a head without its tail would be a cut frame).
+func TestDiscardAndCloseFinishesTheTailOfAWrittenHead(t *testing.T) {
+	c, client, closed := nonReader(t, 64<<20)
+	tail := bytes.Repeat([]byte("t"), 8<<20)
+	if err := c.WritePair([]byte("<head>"), tail); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.WritePair([]byte("c"), []byte("d")); err != nil {
+		t.Fatal(err)
+	}
+	c.DiscardAndClose([]byte("final"))
+	readAllThenClosed(t, client, closed, append(append([]byte("<head>"), tail...), "final"...))
+}
+
+// A pair written to a peer that reads arrives as head then tail, whether it goes out at
+// once (one writev) or waits behind other buffers and is flushed from the queue.
+func TestWritePairDelivers(t *testing.T) {
+	c, client, closed := nonReader(t, 64<<20)
+	big := bytes.Repeat([]byte("b"), 8<<20) // keeps the queue busy: the pairs after it wait
+	var want []byte
+	for i, u := range [][2][]byte{{[]byte("h1"), []byte("t1")}, {big, nil}, {[]byte("h2"), []byte("t2")},
+		{nil, []byte("t3")}, {[]byte("h4"), bytes.Repeat([]byte("T"), 70000)}} {
+		if err := c.WritePair(u[0], u[1]); err != nil {
+			t.Fatalf("unit %d: %v", i, err)
+		}
+		want = append(append(want, u[0]...), u[1]...)
+	}
+	c.Close([]byte("bye"))
+	readAllThenClosed(t, client, closed, append(want, "bye"...))
 }

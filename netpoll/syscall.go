@@ -41,18 +41,18 @@ func write(fd int, p []byte) (int, error) {
 
 // writev writes up to maxIovec buffers with one writev(2) on a non-blocking descriptor,
 // without allocating. Empty buffers are skipped.
-func writev(fd int, bufs [][]byte) (int, error) {
+func writev(fd int, bufs []outBuf) (int, error) {
 	var iov [maxIovec]unix.Iovec
 	n := 0
-	for _, b := range bufs {
+	for _, o := range bufs {
 		if n == maxIovec {
 			break
 		}
-		if len(b) == 0 {
+		if len(o.b) == 0 {
 			continue
 		}
-		iov[n].Base = &b[0]
-		iov[n].SetLen(len(b))
+		iov[n].Base = &o.b[0]
+		iov[n].SetLen(len(o.b))
 		n++
 	}
 	if n == 0 {

@@ -201,19 +201,18 @@ func (e *Engine) deliverDocument(kindex, docID string, n *kuzzle.Document) int {
 	for _, rm := range f.rooms {
 		rm.mu.RLock()
 	}
-	// One payload serves every channel of every room: a document notification carries
-	// the publishing request's index and collection.
-	var payload []byte
 	for _, rm := range f.rooms {
 		for _, ch := range rm.channels {
 			if len(ch.subs) == 0 || (ch.scope != OptionAll && ch.scope != OptionIn) {
 				continue
 			}
-			if payload == nil {
-				payload = kuzzle.AppendDocument(make([]byte, 0, kuzzle.DocumentSize(n)), n)
-			}
-			e.addChannel(f, payload, ch)
+			e.addChannel(f, ch)
 		}
+	}
+	// One payload serves every channel of every room: a document notification carries
+	// the publishing request's index and collection.
+	if len(f.chans) > 0 {
+		e.seal(f, kuzzle.AppendDocument(e.newPayload(f, kuzzle.DocumentSize(n)), n))
 	}
 	delivered := f.total
 	e.run(f)

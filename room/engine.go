@@ -12,15 +12,19 @@ import (
 
 // Subscriber is the connection side of a subscription: the server implements it.
 //
-// Deliver queues frame for sending on the connection and returns at once: it must not
-// block, must not call back into the Engine (room locks are held while it runs) and
-// may be called from several goroutines at once. frame is shared by every subscriber
-// of a channel and by concurrent deliveries: it must never be modified, and it stays
-// valid for as long as the subscriber keeps it (room never reuses it).
+// Deliver queues one notification for sending on the connection and returns at once: it
+// must not block, must not call back into the Engine (room locks are held while it runs)
+// and may be called from several goroutines at once. The notification is head followed by
+// tail: together one complete frame as Config.Seal made it (with the default Seal, the
+// notification's JSON), to be sent as one unit, never cut between the two. head is
+// shared by the subscribers of many channels of a publication and tail by those of one
+// channel (`,"room":"<channel>"}`, kept by the channel for its life); tail may be empty,
+// the whole frame being in head. Neither may ever be modified; both stay valid for as
+// long as the subscriber keeps them (room never reuses them).
 // A connection that cannot take more (slow client) should drop itself later, outside
 // Deliver, and then call Engine.Disconnect.
 type Subscriber interface {
-	Deliver(frame []byte)
+	Deliver(head, tail []byte)
 }
 
 // Defaults of Config, also used by the server's flags.
@@ -44,12 +48,18 @@ type Config struct {
 	// Seal, typically the largest WebSocket frame header (frame.Headroom). Zero means none.
 	Headroom int
 
-	// Seal turns buf, Headroom free bytes followed by a notification's JSON payload, into
-	// the bytes handed to Deliver, typically by writing a WebSocket frame header into the
-	// headroom (frame.Seal). It is called once per channel per notification, never per
-	// subscriber; room never modifies buf afterwards. It may be called concurrently. Nil
-	// means subscribers get the payload (buf past the headroom).
-	Seal func(buf []byte) []byte
+	// Seal turns buf, Headroom free bytes followed by the first part of a notification's
+	// JSON payload, into the head handed to Deliver, for a payload whose last rest bytes
+	// (rest >= 0) are the tail sent after it: typically by writing into the headroom a
+	// WebSocket frame header declaring len(buf)-Headroom+rest bytes (frame.SealHead).
+	// The head must be a sub-slice of buf that ends where buf ends (room may complete
+	// the frame in place by writing the tail right after it; a head that does not is
+	// copied instead). It is called once per notification, plus once per other length
+	// of tail (channel names have one length in practice), never per channel or per
+	// subscriber; room never modifies the head afterwards. It may be called
+	// concurrently. Nil means subscribers get the payload (buf past the headroom, then
+	// the tail).
+	Seal func(buf []byte, rest int) []byte
 
 	// Spread tries to run task on another worker of the server's pool and reports
 	// whether it was accepted; it must not block (return false when the pool is busy).
@@ -93,7 +103,7 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Seal == nil {
 		h := c.Headroom
-		c.Seal = func(buf []byte) []byte { return buf[h:] }
+		c.Seal = func(buf []byte, _ int) []byte { return buf[h:] }
 	}
 	if c.FanoutChunk <= 0 {
 		c.FanoutChunk = DefaultFanoutChunk

@@ -23,7 +23,9 @@ func show(b []byte) string {
 // printer is a Subscriber that prints what it gets.
 type printer struct{ name string }
 
-func (p printer) Deliver(frame []byte) { fmt.Printf("%s <- %s\n", p.name, show(frame)) }
+func (p printer) Deliver(head, tail []byte) {
+	fmt.Printf("%s <- %s\n", p.name, show(append(head[:len(head):len(head)], tail...)))
+}
 
 func ExampleEngine() {
 	eng := room.NewEngine(room.Config{

@@ -10,10 +10,13 @@ import (
 // publish. It is recycled through Engine.free; helper tasks that start late hold a
 // reference so that it is not reused under them.
 type fanout struct {
-	chunks []chunk
-	total  int      // subscribers in chunks
-	ids    []string // publish: matching filter ids
-	rooms  []*room  // publish: matching rooms, read-locked during delivery
+	chunks  []chunk
+	total   int         // subscribers in chunks
+	chans   []chanRef   // the channels of chunks, in order
+	maxTail int         // the longest tail of chans
+	heads   []sizedHead // seal's scratch: the heads of this notification by tail length
+	ids     []string    // publish: matching filter ids
+	rooms   []*room     // publish: matching rooms, read-locked during delivery
 
 	next atomic.Int64   // index of the next unclaimed chunk
 	wg   sync.WaitGroup // one count per chunk
@@ -35,10 +38,11 @@ func (e *Engine) getFanout() *fanout {
 	}
 }
 
-// chunk is a part of one channel's subscribers and the frame they all get.
+// chunk is a part of one channel's subscribers and the frame they all get, head then
+// tail (see Subscriber).
 type chunk struct {
-	frame []byte
-	subs  []Subscriber
+	head, tail []byte
+	subs       []Subscriber
 }
 
 // run delivers every chunk of f and returns once all of them were delivered.
@@ -73,7 +77,7 @@ func (f *fanout) work() {
 		}
 		c := f.chunks[i]
 		for _, s := range c.subs {
-			s.Deliver(c.frame)
+			s.Deliver(c.head, c.tail)
 		}
 		f.wg.Done()
 	}
@@ -93,10 +97,15 @@ func (f *fanout) release() {
 	if cap(f.chunks) > maxKeptChunks {
 		f.chunks = nil
 	}
+	if cap(f.chans) > maxKeptChunks {
+		f.chans = nil
+	}
 	clear(f.chunks)
+	clear(f.chans)
 	clear(f.ids)
 	clear(f.rooms)
-	f.chunks, f.ids, f.rooms, f.total = f.chunks[:0], f.ids[:0], f.rooms[:0], 0
+	f.chunks, f.chans, f.ids, f.rooms = f.chunks[:0], f.chans[:0], f.ids[:0], f.rooms[:0]
+	f.total, f.maxTail = 0, 0
 	f.refs.Store(1)
 	select {
 	case f.free <- f:

@@ -2,12 +2,17 @@ package room
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"unsafe"
+
+	"github.com/kuzzlews/kuzzlews/kuzzle"
+	"github.com/tidwall/gjson"
 )
 
 // atomicSub counts deliveries and remembers the last frame, without allocating.
@@ -16,10 +21,10 @@ type atomicSub struct {
 	last atomic.Pointer[byte]
 }
 
-func (a *atomicSub) Deliver(frame []byte) {
+func (a *atomicSub) Deliver(head, _ []byte) {
 	a.n.Add(1)
-	if len(frame) > 0 {
-		a.last.Store(unsafe.SliceData(frame))
+	if len(head) > 0 {
+		a.last.Store(unsafe.SliceData(head))
 	}
 }
 
@@ -46,11 +51,12 @@ var pubReq = Publication{
 	Volatile:   []byte(`{"sdkInstanceId":"1281d8bd-9f3f-495f-820e-b8d447229129","sdkName":"js@7.17.1-beta.1"}`),
 }
 
-// TestSealOncePerChannel checks encode-once: Seal runs once per channel on the payload
-// behind Headroom bytes, and every subscriber of the channel gets the very same bytes.
-func TestSealOncePerChannel(t *testing.T) {
+// TestSealOncePerNotification checks encode-once: Seal runs once for a notification to
+// two channels, on the payload behind Headroom bytes, every subscriber of a channel gets
+// the very same bytes, and each frame is the payload with its channel's room appended.
+func TestSealOncePerNotification(t *testing.T) {
 	var calls atomic.Int64
-	e := newTestEngine(t, Config{Headroom: 2, Seal: func(b []byte) []byte {
+	e := newTestEngine(t, Config{Headroom: 2, Seal: func(b []byte, _ int) []byte {
 		calls.Add(1)
 		b[0], b[1] = 'F', ':'
 		return b
@@ -60,8 +66,8 @@ func TestSealOncePerChannel(t *testing.T) {
 	subscribe(t, e, e.Connect("o", other), `{"index":"idx","collection":"col","body":{},"users":"all"}`)
 	calls.Store(0)
 	e.Publish(&pubReq)
-	if n := calls.Load(); n != 2 {
-		t.Errorf("Seal called %d times for 2 channels, want 2", n)
+	if n := calls.Load(); n != 1 {
+		t.Errorf("Seal called %d times for 2 channels, want 1", n)
 	}
 	first := subs[0].last.Load()
 	for i, s := range subs {
@@ -73,7 +79,102 @@ func TestSealOncePerChannel(t *testing.T) {
 	got := other.frames
 	other.mu.Unlock()
 	if len(got) != 1 || !bytes.HasPrefix(got[0], []byte(`F:{"type":"document"`)) {
-		t.Errorf("framed notification: %q", got)
+		t.Fatalf("framed notification: %q", got)
+	}
+	room := gjson.GetBytes(got[0][2:], "room").String()
+	if !strings.HasSuffix(room, "-111") || !bytes.HasSuffix(got[0], []byte(`,"room":"`+room+`"}`)) {
+		t.Errorf("framed notification does not end with its room: %q", got[0])
+	}
+}
+
+// lenSeal is a Seal that writes the frame's whole payload length (4 bytes, big-endian)
+// in the headroom, so that a head used with a tail of the wrong length shows.
+func lenSeal(copyHead bool) func([]byte, int) []byte {
+	return func(b []byte, rest int) []byte {
+		binary.BigEndian.PutUint32(b, uint32(len(b)-4+rest))
+		if copyHead { // a Seal whose head does not end where b ends: room must copy
+			return bytes.Clone(b)
+		}
+		return b
+	}
+}
+
+// TestSealAnyTailLength builds the frames of channels whose tails have different lengths
+// and subscriber counts on both sides of wholeMin: every subscriber gets exactly the
+// payload with its channel's room as last key (kuzzle.AppendRoom) behind a header that
+// declares its length, whichever way the frame is made (shared head and tail, one
+// piece in place, one piece copied).
+func TestSealAnyTailLength(t *testing.T) {
+	for _, copyHead := range []bool{false, true} {
+		e := NewEngine(Config{Headroom: 4, Seal: lenSeal(copyHead)})
+		names := []string{"a-311", "b-311", "long-channel-name-111", "x", "c-311", "wide-\u00e9-411"}
+		counts := []int{1, wholeMin, 2, wholeMin + 5, 3, 1}
+		f := e.getFanout()
+		subs := make([][]*fakeSub, len(names))
+		for i, name := range names {
+			ch := &channel{tail: roomTail(name)}
+			for range counts[i] {
+				s := &fakeSub{}
+				subs[i] = append(subs[i], s)
+				ch.subs = append(ch.subs, s)
+			}
+			e.addChannel(f, ch)
+		}
+		payload := []byte(`{"type":"document","result":{"_source":{"n":1}}}`)
+		e.seal(f, append(e.newPayload(f, len(payload)), payload...))
+		e.run(f)
+		f.release()
+		for i, name := range names {
+			want := kuzzle.AppendRoom(bytes.Clone(payload), kuzzle.AppendString(nil, name))
+			for j, s := range subs[i] {
+				got := s.frames
+				if len(got) != 1 || len(got[0]) < 4 || !bytes.Equal(got[0][4:], want) ||
+					binary.BigEndian.Uint32(got[0]) != uint32(len(want)) {
+					t.Fatalf("copyHead %v, channel %q, subscriber %d: got %q, want %d-byte header then %s",
+						copyHead, name, j, got, len(want), want)
+				}
+			}
+		}
+	}
+}
+
+// TestPublishAllocsDoNotGrowWithChannels pins the shared head: a publication matched by
+// 400 rooms (one channel and one subscriber each) allocates no more, in count and in
+// bytes, than one matched by 10 rooms: the payload is not copied per channel. Asserted
+// without -race, as TestPublishAllocsDoNotGrowWithSubscribers.
+func TestPublishAllocsDoNotGrowWithChannels(t *testing.T) {
+	measure := func(n int) (allocs, bytes float64) {
+		e := newTestEngine(t, Config{Headroom: 10, Seal: func(b []byte, _ int) []byte { return b[8:] }})
+		subs := fillRooms(t, e, n)
+		for range 100 { // warm up the recycled fan-out batches
+			e.Publish(&pubReq)
+		}
+		allocs = testing.AllocsPerRun(50, func() { e.Publish(&pubReq) })
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		const runs = 200
+		for range runs {
+			if got := e.Publish(&pubReq); got != n {
+				t.Fatalf("delivered to %d, want %d", got, n)
+			}
+		}
+		runtime.ReadMemStats(&after)
+		runtime.KeepAlive(subs)
+		return allocs, float64(after.TotalAlloc-before.TotalAlloc) / runs
+	}
+	fewA, fewB := measure(10)
+	manyA, manyB := measure(400)
+	t.Logf("per publish: 10 rooms %.2f allocations, %.0f bytes; 400 rooms %.2f allocations, %.0f bytes",
+		fewA, fewB, manyA, manyB)
+	if raceEnabled {
+		return
+	}
+	if manyA > fewA+0.5 {
+		t.Errorf("a publish matched by 400 rooms allocates %.2f times, by 10 rooms %.2f", manyA, fewA)
+	}
+	// The payload is about 500 bytes: one copy per extra channel would be 190 KB.
+	if manyB > fewB+1024 {
+		t.Errorf("a publish matched by 400 rooms allocates %.0f bytes, by 10 rooms %.0f", manyB, fewB)
 	}
 }
 
@@ -300,4 +401,47 @@ func BenchmarkSubscribeUnsubscribe(b *testing.B) {
 			}
 		})
 	}
+}
+
+// fillRooms subscribes one connection to each of n distinct rooms of idx/col, all matching
+// pubReq's body (a range that every filter accepts, with a distinct bound), and returns
+// their subscribers.
+func fillRooms(tb testing.TB, e *Engine, n int) []*atomicSub {
+	tb.Helper()
+	subs := make([]*atomicSub, n)
+	for i := range subs {
+		subs[i] = &atomicSub{}
+		c := e.Connect(fmt.Sprint("r", i), subs[i])
+		f := fmt.Sprintf(`{"range":{"n":{"gt":%d}}}`, -1-i)
+		if _, err := e.Subscribe(c, "idx", "col", []byte(f), Options{}); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	return subs
+}
+
+// BenchmarkPublishManyRooms is a publication matched by many distinct filters, one
+// subscriber each: the per-channel cost of a notification.
+func BenchmarkPublishManyRooms(b *testing.B) {
+	for _, n := range []int{400} {
+		b.Run(fmt.Sprintf("rooms=%d", n), func(b *testing.B) {
+			e := NewEngine(Config{Clock: func() int64 { return testNow }, Headroom: 10,
+				Seal: func(buf []byte, _ int) []byte { return buf[10-2:] }})
+			subs := fillRooms(b, e, n)
+			b.ReportAllocs()
+			for b.Loop() {
+				if got := e.Publish(&pubReq); got != n {
+					b.Fatalf("delivered to %d, want %d", got, n)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(int64(b.N)*int64(n)), "ns/delivery")
+			runtime.KeepAlive(subs)
+		})
+	}
+}
+
+// roomTail returns `,"room":<JSON string of name>}`, what kuzzle.AppendRoom appends in
+// place of an object's closing brace, for any name (newChannel builds it for Kuzzle's).
+func roomTail(name string) []byte {
+	return append(kuzzle.AppendString([]byte(`,"room":`), name), '}')
 }

@@ -18,7 +18,9 @@ type fakeSub struct {
 	frames [][]byte
 }
 
-func (f *fakeSub) Deliver(frame []byte) {
+// Deliver records head+tail; the copy is the test's, as a socket's write would be.
+func (f *fakeSub) Deliver(head, tail []byte) {
+	frame := append(head[:len(head):len(head)], tail...)
 	f.mu.Lock()
 	f.frames = append(f.frames, frame)
 	f.mu.Unlock()
@@ -47,7 +49,7 @@ type countSub struct {
 	n  int
 }
 
-func (c *countSub) Deliver([]byte) { c.mu.Lock(); c.n++; c.mu.Unlock() }
+func (c *countSub) Deliver(_, _ []byte) { c.mu.Lock(); c.n++; c.mu.Unlock() }
 
 func (c *countSub) count() int { c.mu.Lock(); defer c.mu.Unlock(); return c.n }
 

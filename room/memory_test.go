@@ -10,7 +10,7 @@ import (
 // own structures, not what a subscriber keeps.
 type nopSub struct{ _ byte }
 
-func (*nopSub) Deliver([]byte) {}
+func (*nopSub) Deliver([]byte, []byte) {}
 
 // memScale is the number of rooms and of members BenchmarkMemory builds.
 const memScale = 100_000

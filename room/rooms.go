@@ -90,16 +90,24 @@ func (e *Engine) sharedOf(rm *room) *shared {
 
 // channel is one notification configuration (users x scope) of a room.
 type channel struct {
-	quoted []byte // JSON string of the channel name: its only copy (see name)
-	users  Option
-	scope  Option
-	subs   []Subscriber // members' subscribers, for delivery
-	mems   []*member    // mems[i] owns subs[i]
+	tail  []byte // `,"room":"<name>"}`: what ends its notifications (see seal), and the name's only copy
+	users Option
+	scope Option
+	subs  []Subscriber // members' subscribers, for delivery
+	mems  []*member    // mems[i] owns subs[i]
 }
 
-// name returns the channel name, a view of quoted: names are hex digits and "-", which
-// JSON quoting leaves as they are, and quoted is never modified.
-func (ch *channel) name() string { return unsafe.String(&ch.quoted[1], len(ch.quoted)-2) }
+// tailOpen and tailClose surround the channel name in channel.tail.
+const (
+	tailOpen  = `,"room":"`
+	tailClose = `"}`
+)
+
+// name returns the channel name, a view of tail: names are hex digits and "-", which JSON
+// quoting leaves as they are, and tail is never modified.
+func (ch *channel) name() string {
+	return unsafe.String(&ch.tail[len(tailOpen)], len(ch.tail)-len(tailOpen)-len(tailClose))
+}
 
 // member is one connection's presence in one room. It is small because a room of many
 // connections has one per connection: the connection is its owner (Conn.rooms), the
@@ -170,14 +178,15 @@ func (c *Conn) removeLocked(m *member) {
 	c.rooms = c.rooms[:last]
 }
 
-// channelQuoted returns a channel of room roomID for users x scope, with no members,
+// newChannel returns a channel of room roomID for users x scope, with no members,
 // named as Kuzzle names channels (channel.ts): roomId, "-", then one digit for users
 // (all 1, in 2, none 3; out is 4 here where Kuzzle also uses 3, see PROTOCOL-NOTES.md),
 // one for cluster propagation (always 1), one for scope (all 1, in 2, out 3). The name
-// is built quoted, in a buffer of exactly its size.
-func channelQuoted(roomID string, users, scope Option) *channel {
-	b := make([]byte, 0, len(roomID)+6)
-	b = append(b, '"')
+// is built inside the channel's notification tail (kuzzle.AppendRoom's bytes), in a buffer
+// of exactly its size.
+func newChannel(roomID string, users, scope Option) *channel {
+	b := make([]byte, 0, len(tailOpen)+len(roomID)+4+len(tailClose))
+	b = append(b, tailOpen...)
 	b = append(b, roomID...)
 	b = append(b, '-')
 	switch users {
@@ -199,7 +208,7 @@ func channelQuoted(roomID string, users, scope Option) *channel {
 	case OptionOut:
 		b = append(b, '3')
 	}
-	return &channel{quoted: append(b, '"'), users: users, scope: scope}
+	return &channel{tail: append(b, tailClose...), users: users, scope: scope}
 }
 
 // channelLocked returns the room's channel for users x scope, creating it.
@@ -210,7 +219,7 @@ func (r *room) channelLocked(users, scope Option) *channel {
 			return ch
 		}
 	}
-	ch := channelQuoted(r.id, users, scope)
+	ch := newChannel(r.id, users, scope)
 	r.channels = append(r.channels, ch)
 	return ch
 }

@@ -88,9 +88,9 @@ type recorder struct {
 	frames []string
 }
 
-func (r *recorder) Deliver(f []byte) {
+func (r *recorder) Deliver(head, tail []byte) {
 	r.mu.Lock()
-	r.frames = append(r.frames, string(f))
+	r.frames = append(r.frames, string(head)+string(tail))
 	r.mu.Unlock()
 }
 
