@@ -16,23 +16,17 @@ import (
 // epoll_wait, stays an ordinary one.
 
 // read is read(2) on a non-blocking descriptor.
-func read(fd int, p []byte) (int, error) {
-	if len(p) == 0 {
-		return 0, nil
-	}
-	r, _, errno := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
-	if errno != 0 {
-		return 0, errno
-	}
-	return int(r), nil
-}
+func read(fd int, p []byte) (int, error) { return rawIO(unix.SYS_READ, fd, p) }
 
 // write is write(2) on a non-blocking descriptor.
-func write(fd int, p []byte) (int, error) {
+func write(fd int, p []byte) (int, error) { return rawIO(unix.SYS_WRITE, fd, p) }
+
+// rawIO makes read(2) or write(2) (trap) on fd with p as a raw system call.
+func rawIO(trap uintptr, fd int, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	r, _, errno := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
+	r, _, errno := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 	if errno != 0 {
 		return 0, errno
 	}
