@@ -467,28 +467,7 @@ func TestDeadlineNeverEarly(t *testing.T) {
 // DiscardAndClose on a peer that does not read: the buffer partly written is finished,
 // the buffers not started are dropped, the final message follows, then EOF.
 func TestDiscardAndCloseFinishesTheBufferInProgress(t *testing.T) {
-	h := &lineHandler{closed: make(chan error, 1)}
-	conns := make(chan *Conn, 1)
-	p, err := New(Config{MaxQueuedBytes: 64 << 20, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
-		func(c *Conn) Handler { conns <- c; return h })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Shutdown(time.Second)
-	if err := p.Listen("127.0.0.1:0"); err != nil {
-		t.Fatal(err)
-	}
-	d := net.Dialer{Control: func(_, _ string, rc syscall.RawConn) error {
-		return rc.Control(func(fd uintptr) { // no receive-buffer autotuning
-			syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
-		})
-	}}
-	client, err := d.Dial("tcp", p.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	c := <-conns
+	c, client, closed := nonReader(t, 64<<20)
 	// More than the kernel's buffers take while the peer reads nothing (the send buffer
 	// grows to tcp_wmem's maximum, 4 MiB by default): the first buffer is in progress, the
 	// others wait.
@@ -502,24 +481,7 @@ func TestDiscardAndCloseFinishesTheBufferInProgress(t *testing.T) {
 	if err := c.Write([]byte("late")); !errors.Is(err, ErrClosed) {
 		t.Fatalf("Write after DiscardAndClose: %v, want ErrClosed", err)
 	}
-	client.SetDeadline(time.Now().Add(20 * time.Second))
-	got, err := io.ReadAll(client)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if want := append(bytes.Clone(inProgress), "final"...); !bytes.Equal(got, want) {
-		t.Fatalf("read %d bytes ending %q, want the %d bytes in progress then %q",
-			len(got), got[max(0, len(got)-8):], len(inProgress), "final")
-	}
-	client.Close()
-	select {
-	case err := <-h.closed:
-		if err != nil {
-			t.Fatalf("OnClose err = %v, want nil", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("OnClose not called")
-	}
+	readAllThenClosed(t, client, closed, append(bytes.Clone(inProgress), "final"...))
 }
 
 // The queue discipline of DiscardAndClose at buffer boundaries: a head written up to its
