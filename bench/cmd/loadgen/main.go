@@ -505,10 +505,7 @@ func (w *worker) runPub(cmd load.Command) {
 	} else {
 		gap = time.Duration(cmd.IntervalUs) * time.Microsecond
 	}
-	wait := 10 * time.Second
-	if cmd.ReplyWaitMs > 0 {
-		wait = time.Duration(cmd.ReplyWaitMs) * time.Millisecond
-	}
+	wait := replyWait(cmd, 10*time.Second)
 	deadline := time.Now().Add(time.Duration(total)*gap + wait)
 	var sent, errs int64
 	t0 := time.Now()
@@ -741,16 +738,22 @@ func awaitReply(c *load.Conn, id string, deadline time.Time, stray *int64) ([]by
 	}
 }
 
+// replyWait is how long cmd lets a request wait for its reply: cmd.ReplyWaitMs, or def
+// when that is zero.
+func replyWait(cmd load.Command, def time.Duration) time.Duration {
+	if cmd.ReplyWaitMs > 0 {
+		return time.Duration(cmd.ReplyWaitMs) * time.Millisecond
+	}
+	return def
+}
+
 func replyOK(m []byte) bool { return gjson.GetBytes(m, "status").Int() == 200 }
 
 // runClosedPub runs every publisher connection in a closed loop (one publication in flight)
 // for cmd.DurationMs or cmd.Count publications, whichever ends first.
 func (w *worker) runClosedPub(cmd load.Command) {
 	stop := time.Now().Add(time.Duration(cmd.DurationMs) * time.Millisecond)
-	wait := 10 * time.Second
-	if cmd.ReplyWaitMs > 0 {
-		wait = time.Duration(cmd.ReplyWaitMs) * time.Millisecond
-	}
+	wait := replyWait(cmd, 10*time.Second)
 	rep := load.Report{Event: "start", PubFirst: w.first, PubSent: make([]int64, len(w.conns)), Latency: &load.Hist{}}
 	var mu sync.Mutex
 	var wg sync.WaitGroup
@@ -887,10 +890,7 @@ func (w *worker) runChurn(cmd load.Command) {
 // is 200 with a roomId and a channel that starts with roomId + "-".
 func (w *worker) runMemSub(cmd load.Command) {
 	count := max(cmd.Count, 1)
-	wait := 30 * time.Second
-	if cmd.ReplyWaitMs > 0 {
-		wait = time.Duration(cmd.ReplyWaitMs) * time.Millisecond
-	}
+	wait := replyWait(cmd, 30*time.Second)
 	rep := load.Report{Event: "start"}
 	rooms := map[string]struct{}{}
 	var mu sync.Mutex
